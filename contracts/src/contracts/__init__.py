@@ -1,0 +1,1 @@
+"""Nyprod's integration events: the only code every service shares about each other."""

@@ -1,0 +1,123 @@
+"""Process start-up shared by the services: the lifespan that starts the broker and the relay,
+and ``serve()``, which checks the configuration before uvicorn starts so that a wrong URL or an
+unreachable broker ends with one clear line instead of a traceback loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .db import make_engine
+from .kafka import ensure_topics
+from .migrations import upgrade_to_head
+from .outbox import OutboxRelay
+from .settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+Background = Callable[[], Awaitable[None]]
+
+
+def lifespan(
+    *,
+    settings: ServiceSettings,
+    engine: AsyncEngine,
+    broker: KafkaBroker,
+    relay: OutboxRelay | None,
+    migrations: Path | None,
+    background: Sequence[Background] = (),
+):
+    """Migrate, create topics, start broker + relay (+ background loops); stop in reverse."""
+
+    @asynccontextmanager
+    async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = engine
+        app.state.broker = broker
+        app.state.settings = settings
+        if migrations is not None:
+            await upgrade_to_head(engine, migrations)
+        await ensure_topics(settings.kafka_bootstrap_servers)
+        await broker.start()
+        if relay is not None:
+            await relay.start()
+        tasks = [asyncio.create_task(loop(), name=getattr(loop, "__name__", "loop")) for loop in background]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if relay is not None:
+                await relay.stop()
+            await broker.stop()
+            await engine.dispose()
+
+    return _lifespan
+
+
+def redact(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable URL>"
+
+
+async def preflight(settings: ServiceSettings) -> str | None:
+    """Returns a one-line error when the database or Kafka cannot be reached, else None."""
+    name = settings.service_name
+    try:
+        engine = make_engine(settings.database_url)
+    except Exception as exc:
+        return f"{name}: bad database URL {redact(settings.database_url)!r}: {exc}"
+    try:
+        async with asyncio.timeout(settings.startup_timeout_seconds):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"{name}: cannot reach database {redact(settings.database_url)}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'timeout'}"
+    finally:
+        await engine.dispose()
+    try:
+        async with asyncio.timeout(settings.startup_timeout_seconds):
+            await ensure_topics(settings.kafka_bootstrap_servers)
+    except Exception as exc:
+        return f"{name}: cannot reach Kafka at {settings.kafka_bootstrap_servers}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'timeout'}"
+    return None
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("faststream").setLevel(logging.WARNING)
+
+
+def serve(settings: ServiceSettings, build_app: Callable[[ServiceSettings], FastAPI], *, check: bool = True) -> None:
+    configure_logging(settings.log_level)
+    if check:
+        error = asyncio.run(preflight(settings))
+        if error:
+            print(error, file=sys.stderr)
+            raise SystemExit(1)
+    uvicorn.run(
+        build_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has. Subclasses set ``env_prefix`` (``UNITS_`` …) and defaults;
+    ``KAFKA_BOOTSTRAP_SERVERS`` is read without prefix because all services share the broker."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "service"
+    database_url: str = "sqlite+aiosqlite:///./service.db"
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # the relay publishes right after commit; this timer only sweeps what was left behind
+    outbox_sweep_seconds: float = 1.0
+    # handler attempts before a message goes to the dead-letter topic
+    consumer_max_attempts: int = 5
+    startup_timeout_seconds: float = 15.0
+    log_level: str = "info"
