@@ -8,7 +8,7 @@ class ServiceSettings(BaseSettings):
     """Settings every service has. Subclasses set ``env_prefix`` (``UNITS_`` …) and defaults;
     ``KAFKA_BOOTSTRAP_SERVERS`` is read without prefix because all services share the broker."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     service_name: str = "service"
     database_url: str = "sqlite+aiosqlite:///./service.db"

@@ -1,0 +1,1 @@
+"""Units service: owns projects, units, their status and its history."""

@@ -1,0 +1,159 @@
+"""All SQL of the units service."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from contracts.types import UnitStatus
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..domain import TAKEN, UnitState
+from .models import projects, unit_buyers, unit_status_history, units
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ProjectRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, project_id: UUID, name: str) -> dict[str, Any]:
+        row = {"id": project_id, "name": name, "created_at": _now()}
+        await self.s.execute(insert(projects).values(row))
+        return row
+
+    async def get(self, project_id: UUID) -> dict[str, Any] | None:
+        row = (await self.s.execute(select(projects).where(projects.c.id == project_id))).mappings().first()
+        return dict(row) if row else None
+
+    async def page(self, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        total = await self.s.scalar(select(func.count()).select_from(projects))
+        rows = (
+            await self.s.execute(select(projects).order_by(projects.c.created_at, projects.c.id).limit(limit).offset(offset))
+        ).mappings()
+        return [dict(r) for r in rows], int(total or 0)
+
+
+class UnitRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, data: dict[str, Any]) -> dict[str, Any]:
+        now = _now()
+        row = {**data, "status": UnitStatus.AVAILABLE.value, "booking_id": None, "revision": 1, "created_at": now, "updated_at": now}
+        await self.s.execute(insert(units).values(row))
+        return row
+
+    async def get(self, unit_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+        stmt = select(units).where(units.c.id == unit_id)
+        if for_update and self.s.bind.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = (await self.s.execute(stmt)).mappings().first()
+        return dict(row) if row else None
+
+    async def state(self, unit_id: UUID) -> UnitState | None:
+        row = (await self.s.execute(select(units.c.id, units.c.status, units.c.booking_id).where(units.c.id == unit_id))).first()
+        return UnitState(row.id, UnitStatus(row.status), row.booking_id) if row else None
+
+    async def name_taken(self, project_id: UUID, name: str, except_id: UUID | None = None) -> bool:
+        stmt = select(units.c.id).where(units.c.project_id == project_id, units.c.name == name)
+        if except_id:
+            stmt = stmt.where(units.c.id != except_id)
+        return (await self.s.execute(stmt)).first() is not None
+
+    async def page(
+        self, *, project_id: UUID | None, status: str | None, q: str | None, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        where = []
+        if project_id:
+            where.append(units.c.project_id == project_id)
+        if status:
+            where.append(units.c.status == status)
+        if q:
+            where.append(func.lower(units.c.name).contains(q.lower(), autoescape=True))
+        total = await self.s.scalar(select(func.count()).select_from(units).where(*where))
+        rows = (
+            await self.s.execute(select(units).where(*where).order_by(units.c.name, units.c.id).limit(limit).offset(offset))
+        ).mappings()
+        return [dict(r) for r in rows], int(total or 0)
+
+    async def book_if_available(self, unit_id: UUID, booking_id: UUID) -> bool:
+        """The concurrency guard: exactly one booking can move an available unit to booked."""
+        result = await self.s.execute(
+            update(units)
+            .where(units.c.id == unit_id, units.c.status == UnitStatus.AVAILABLE.value)
+            .values(status=UnitStatus.BOOKED.value, booking_id=booking_id, revision=units.c.revision + 1, updated_at=_now())
+        )
+        return result.rowcount == 1
+
+    async def release_if_held_by(self, unit_id: UUID, booking_id: UUID) -> str | None:
+        """Make the unit available if this booking holds it; returns the status it had."""
+        current = await self.get(unit_id, for_update=True)
+        if current is None or current["booking_id"] != booking_id or current["status"] not in TAKEN:
+            return None
+        result = await self.s.execute(
+            update(units)
+            .where(units.c.id == unit_id, units.c.booking_id == booking_id, units.c.status == current["status"])
+            .values(status=UnitStatus.AVAILABLE.value, booking_id=None, revision=units.c.revision + 1, updated_at=_now())
+        )
+        return current["status"] if result.rowcount == 1 else None
+
+    async def change_status_if(self, unit_id: UUID, expected: str, new: str) -> bool:
+        result = await self.s.execute(
+            update(units)
+            .where(units.c.id == unit_id, units.c.status == expected)
+            .values(status=new, revision=units.c.revision + 1, updated_at=_now())
+        )
+        return result.rowcount == 1
+
+    async def edit(self, unit_id: UUID, changes: dict[str, Any]) -> None:
+        await self.s.execute(
+            update(units).where(units.c.id == unit_id).values(**changes, revision=units.c.revision + 1, updated_at=_now())
+        )
+
+    async def buyers_of(self, unit_ids: list[UUID]) -> dict[UUID, list[dict[str, Any]]]:
+        out: dict[UUID, list[dict[str, Any]]] = {u: [] for u in unit_ids}
+        if not unit_ids:
+            return out
+        rows = (
+            await self.s.execute(
+                select(unit_buyers).where(unit_buyers.c.unit_id.in_(unit_ids)).order_by(unit_buyers.c.last_name, unit_buyers.c.first_name)
+            )
+        ).mappings()
+        for r in rows:
+            out[r["unit_id"]].append(dict(r))
+        return out
+
+    async def replace_buyers(self, unit_id: UUID, buyers: list[dict[str, Any]]) -> None:
+        await self.s.execute(delete(unit_buyers).where(unit_buyers.c.unit_id == unit_id))
+        if buyers:
+            await self.s.execute(insert(unit_buyers), [{**b, "unit_id": unit_id} for b in buyers])
+
+
+class HistoryRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def record(
+        self, unit_id: UUID, from_status: str | None, to_status: str, *, booking_id: UUID | None, by: str | None, reason: str | None = None
+    ) -> None:
+        await self.s.execute(
+            insert(unit_status_history).values(
+                unit_id=unit_id, at=_now(), from_status=from_status, to_status=to_status, booking_id=booking_id, by=by, reason=reason
+            )
+        )
+
+    async def page(self, unit_id: UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        where = unit_status_history.c.unit_id == unit_id
+        total = await self.s.scalar(select(func.count()).select_from(unit_status_history).where(where))
+        rows = (
+            await self.s.execute(
+                select(unit_status_history).where(where).order_by(unit_status_history.c.id).limit(limit).offset(offset)
+            )
+        ).mappings()
+        return [dict(r) for r in rows], int(total or 0)

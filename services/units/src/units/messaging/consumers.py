@@ -1,0 +1,39 @@
+"""Which events the units service consumes, and the handler for each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from contracts import topics
+from contracts.booking import BookingCancelled, BookingRejected, BookingRequested
+from contracts.buyers import UnitBuyersChanged
+from faststream.kafka import KafkaBroker
+
+from nyprod_kit.consumer import subscribe
+
+from .. import handlers
+from ..db.uow import UnitsUnitOfWork
+
+GROUP_ID = "units"
+
+
+def register(broker: KafkaBroker, uow_factory: Callable[[], UnitsUnitOfWork], max_attempts: int) -> None:
+    def bind(fn):  # noqa: ANN001, ANN202
+        async def handle(event) -> None:  # noqa: ANN001
+            await fn(event, uow_factory())
+
+        return handle
+
+    subscribe(
+        broker,
+        topics.PROSPECTS,
+        topics.BUYERS,
+        group_id=GROUP_ID,
+        max_attempts=max_attempts,
+        handlers={
+            BookingRequested: bind(handlers.on_booking_requested),
+            BookingRejected: bind(handlers.on_booking_rejected),
+            BookingCancelled: bind(handlers.on_booking_cancelled),
+            UnitBuyersChanged: bind(handlers.on_unit_buyers_changed),
+        },
+    )
