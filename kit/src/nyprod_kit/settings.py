@@ -23,3 +23,10 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 5
     startup_timeout_seconds: float = 15.0
     log_level: str = "info"
+    # Kafka consumer group; defaults to the service name. Tests running several instances of one
+    # service against one broker give each its own group.
+    consumer_group: str | None = None
+
+    @property
+    def group_id(self) -> str:
+        return self.consumer_group or self.service_name

@@ -14,10 +14,7 @@ from nyprod_kit.consumer import subscribe
 from .. import handlers
 from ..db.uow import UnitsUnitOfWork
 
-GROUP_ID = "units"
-
-
-def register(broker: KafkaBroker, uow_factory: Callable[[], UnitsUnitOfWork], max_attempts: int) -> None:
+def register(broker: KafkaBroker, uow_factory: Callable[[], UnitsUnitOfWork], *, group_id: str, max_attempts: int) -> None:
     def bind(fn):  # noqa: ANN001, ANN202
         async def handle(event) -> None:  # noqa: ANN001
             await fn(event, uow_factory())
@@ -28,7 +25,7 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], UnitsUnitOfWork], ma
         broker,
         topics.PROSPECTS,
         topics.BUYERS,
-        group_id=GROUP_ID,
+        group_id=group_id,
         max_attempts=max_attempts,
         handlers={
             BookingRequested: bind(handlers.on_booking_requested),

@@ -1,0 +1,129 @@
+"""The whole stack as real processes for cross-service tests: the three services and the
+gateway, each `python -m <service>` on a free port with its own fresh database, on the shared
+test Kafka. Services can be stopped and started again to test crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from nyprod_kit.testing import create_postgres_database, drop_postgres_database, kafka_bootstrap
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "logs"
+SERVICES = ("units", "prospects", "buyers", "gateway")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    db: str = "postgres"
+    tmp: Path = field(default_factory=lambda: Path("/tmp"))
+    extra_env: dict[str, str] = field(default_factory=dict)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    ports: dict[str, int] = field(default_factory=dict)
+    database_urls: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    @property
+    def gateway_url(self) -> str:
+        return self.url("gateway")
+
+    async def start(self) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for name in SERVICES:
+            self.ports[name] = free_port()
+            if self.db == "postgres":
+                self.database_urls[name] = await create_postgres_database(f"{name}_{self.run_id}")
+            else:
+                self.database_urls[name] = f"sqlite+aiosqlite:///{self.tmp}/{name}_{self.run_id}.db"
+        for name in SERVICES:
+            self.start_service(name)
+        await self.wait_ready(*SERVICES)
+
+    def env_for(self, name: str) -> dict[str, str]:
+        prefix = name.upper()
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap(),
+            f"{prefix}_PORT": str(self.ports[name]),
+            f"{prefix}_DATABASE_URL": self.database_urls[name],
+            f"{prefix}_CONSUMER_GROUP": f"{name}-{self.run_id}",
+            f"{prefix}_LOG_LEVEL": "warning",
+        }
+        if name == "gateway":
+            env.update(
+                GATEWAY_LOCAL_MODE="true",
+                GATEWAY_UNITS_URL=self.url("units"),
+                GATEWAY_PROSPECTS_URL=self.url("prospects"),
+                GATEWAY_BUYERS_URL=self.url("buyers"),
+            )
+        env.update(self.extra_env)
+        return env
+
+    def start_service(self, name: str) -> None:
+        log = open(ARTIFACTS / f"{name}-{self.run_id}.log", "ab")  # noqa: SIM115 - the child owns it
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", name], cwd=ROOT, env=self.env_for(name), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def kill_service(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(name)
+        os.killpg(proc.pid, sig)
+        proc.wait(timeout=30)
+
+    async def wait_ready(self, *names: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(timeout=2) as client:
+            for name in names:
+                while True:
+                    proc = self.procs[name]
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"{name} exited with {proc.returncode}; see {ARTIFACTS}/{name}-{self.run_id}.log")
+                    try:
+                        if (await client.get(f"{self.url(name)}/readyz")).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{name} not ready after {timeout}s")
+                    await asyncio.sleep(0.2)
+
+    async def stop(self) -> None:
+        procs = list(self.procs.values())
+        self.procs.clear()
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for proc in procs:
+            try:
+                await asyncio.to_thread(proc.wait, 20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        if self.db == "postgres":
+            for url in self.database_urls.values():
+                try:
+                    await drop_postgres_database(url)
+                except Exception:  # noqa: BLE001 - a leftover test database harms nothing
+                    pass
