@@ -52,7 +52,7 @@ bench: install kafka postgres
 
 # the invariant checker against the running local stack's databases
 check: install
-	$(PY) -m tests.harness.invariants $(CHECK_ARGS)
+	PYTHONPATH=tests $(PY) -m harness.invariants $(CHECK_ARGS)
 
 clean: down
 	deploy/local/kafka.sh stop || true

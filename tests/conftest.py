@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.client import Api
-from tests.harness.stack import Stack
+from harness.client import Api
+from harness.stack import Stack
 
 
 @pytest.fixture(scope="session")
