@@ -1,0 +1,1 @@
+"""Buyers service: owns the buyer copies of prospects and their links to booked units."""

@@ -1,0 +1,271 @@
+"""All SQL of the buyers service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nyprod_kit.db import insert_ignoring_duplicates
+
+from ..domain import BuyerState, Contact, Link, LinkState, SearchTerms, search_text
+from .models import buyer_links, buyers, erased_prospects, unit_names
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _contact_values(contact: Contact) -> dict[str, Any]:
+    return {
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "email": contact.email,
+        "phone": contact.phone,
+        "search_text": search_text(contact),
+    }
+
+
+def contact_of(row: dict[str, Any]) -> Contact:
+    return Contact(row["first_name"], row["last_name"], row["email"], row["phone"])
+
+
+class BuyerRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    @property
+    def _dialect(self) -> str:
+        return self.s.bind.dialect.name
+
+    async def get(self, buyer_id: UUID) -> dict[str, Any] | None:
+        row = (await self.s.execute(select(buyers).where(buyers.c.id == buyer_id))).mappings().first()
+        return dict(row) if row else None
+
+    async def by_prospect(self, prospect_id: UUID) -> dict[str, Any] | None:
+        stmt = select(buyers).where(buyers.c.prospect_id == prospect_id)
+        if self._dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        row = (await self.s.execute(stmt)).mappings().first()
+        return dict(row) if row else None
+
+    async def add_if_absent(
+        self, buyer_id: UUID, prospect_id: UUID, contact: Contact, *, as_of: datetime, for_booking_id: UUID | None
+    ) -> bool:
+        """Insert the prospect's buyer copy unless it exists (a replica may have just made it)."""
+        now = _now()
+        result = await self.s.execute(
+            insert_ignoring_duplicates(buyers, self._dialect).values(
+                id=buyer_id,
+                prospect_id=prospect_id,
+                **_contact_values(contact),
+                contact_as_of=as_of,
+                ever_confirmed=False,
+                created_for_booking_id=for_booking_id,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        return result.rowcount == 1
+
+    async def set_contact(self, buyer_id: UUID, contact: Contact, *, as_of: datetime) -> None:
+        await self.s.execute(
+            update(buyers)
+            .where(buyers.c.id == buyer_id)
+            .values(**_contact_values(contact), contact_as_of=as_of, updated_at=_now())
+        )
+
+    async def confirm_contact_as_of(self, buyer_id: UUID, as_of: datetime) -> None:
+        await self.s.execute(update(buyers).where(buyers.c.id == buyer_id).values(contact_as_of=as_of))
+
+    async def touch(self, buyer_ids: Iterable[UUID], *, confirmed: bool = False) -> None:
+        ids = list(set(buyer_ids))
+        if not ids:
+            return
+        values: dict[str, Any] = {"updated_at": _now()}
+        if confirmed:
+            values["ever_confirmed"] = True
+        await self.s.execute(update(buyers).where(buyers.c.id.in_(ids)).values(**values))
+
+    async def delete(self, buyer_id: UUID) -> None:
+        await self.s.execute(delete(buyer_links).where(buyer_links.c.buyer_id == buyer_id))
+        await self.s.execute(delete(buyers).where(buyers.c.id == buyer_id))
+
+    async def state(self, buyer: dict[str, Any]) -> BuyerState:
+        rows = (
+            await self.s.execute(
+                select(buyer_links.c.booking_id, buyer_links.c.unit_id, buyer_links.c.state)
+                .where(buyer_links.c.buyer_id == buyer["id"])
+                .order_by(buyer_links.c.created_at, buyer_links.c.booking_id)
+            )
+        ).all()
+        return BuyerState(
+            buyer_id=buyer["id"],
+            created_for_booking_id=buyer["created_for_booking_id"],
+            ever_confirmed=bool(buyer["ever_confirmed"]),
+            links=tuple(Link(r.booking_id, r.unit_id, LinkState(r.state)) for r in rows),
+        )
+
+    async def page(
+        self, *, terms: SearchTerms | None, unit_id: UUID | None, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        where = []
+        if terms is not None:
+            words = and_(*(buyers.c.search_text.contains(w, autoescape=True) for w in terms.words))
+            where.append(or_(words, buyers.c.search_text.contains(terms.phone, autoescape=True)) if terms.phone else words)
+        if unit_id is not None:
+            where.append(
+                exists().where(
+                    buyer_links.c.buyer_id == buyers.c.id,
+                    buyer_links.c.unit_id == unit_id,
+                    buyer_links.c.state == LinkState.CONFIRMED.value,
+                )
+            )
+        total = await self.s.scalar(select(func.count()).select_from(buyers).where(*where))
+        rows = (
+            await self.s.execute(
+                select(buyers)
+                .where(*where)
+                .order_by(buyers.c.last_name, buyers.c.first_name, buyers.c.id)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).mappings()
+        return [dict(r) for r in rows], int(total or 0)
+
+    async def confirmed_units_of(self, buyer_ids: list[UUID]) -> dict[UUID, list[dict[str, Any]]]:
+        """Each buyer's confirmed units with their names (None while the name is not known)."""
+        out: dict[UUID, list[dict[str, Any]]] = {b: [] for b in buyer_ids}
+        if not buyer_ids:
+            return out
+        rows = (
+            await self.s.execute(
+                select(buyer_links.c.buyer_id, buyer_links.c.unit_id, buyer_links.c.booking_id, unit_names.c.name.label("unit_name"))
+                .select_from(buyer_links.outerjoin(unit_names, unit_names.c.unit_id == buyer_links.c.unit_id))
+                .where(buyer_links.c.buyer_id.in_(buyer_ids), buyer_links.c.state == LinkState.CONFIRMED.value)
+                .order_by(buyer_links.c.created_at, buyer_links.c.booking_id)
+            )
+        ).mappings()
+        for r in rows:
+            out[r["buyer_id"]].append({"unit_id": r["unit_id"], "unit_name": r["unit_name"], "booking_id": r["booking_id"]})
+        return out
+
+
+class LinkRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add_if_absent(self, buyer_id: UUID, unit_id: UUID, booking_id: UUID, state: LinkState) -> bool:
+        result = await self.s.execute(
+            insert_ignoring_duplicates(buyer_links, self.s.bind.dialect.name).values(
+                buyer_id=buyer_id, booking_id=booking_id, unit_id=unit_id, state=state.value, created_at=_now()
+            )
+        )
+        return result.rowcount == 1
+
+    async def of_booking(self, booking_id: UUID) -> list[dict[str, Any]]:
+        rows = (
+            await self.s.execute(
+                select(buyer_links).where(buyer_links.c.booking_id == booking_id).order_by(buyer_links.c.created_at)
+            )
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    async def confirm(self, booking_id: UUID, buyer_id: UUID | None = None) -> None:
+        stmt = update(buyer_links).where(
+            buyer_links.c.booking_id == booking_id, buyer_links.c.state == LinkState.PENDING.value
+        )
+        if buyer_id is not None:
+            stmt = stmt.where(buyer_links.c.buyer_id == buyer_id)
+        await self.s.execute(stmt.values(state=LinkState.CONFIRMED.value))
+
+    async def remove(self, booking_id: UUID, buyer_id: UUID | None = None) -> int:
+        stmt = delete(buyer_links).where(buyer_links.c.booking_id == booking_id)
+        if buyer_id is not None:
+            stmt = stmt.where(buyer_links.c.buyer_id == buyer_id)
+        return (await self.s.execute(stmt)).rowcount
+
+    async def confirmed_buyers_of_unit(self, unit_id: UUID) -> list[dict[str, Any]]:
+        rows = (
+            await self.s.execute(
+                select(
+                    buyers.c.id.label("buyer_id"),
+                    buyers.c.prospect_id,
+                    buyers.c.first_name,
+                    buyers.c.last_name,
+                    buyer_links.c.booking_id,
+                )
+                .select_from(buyer_links.join(buyers, buyers.c.id == buyer_links.c.buyer_id))
+                .where(buyer_links.c.unit_id == unit_id, buyer_links.c.state == LinkState.CONFIRMED.value)
+                .order_by(buyer_links.c.created_at, buyers.c.id)
+            )
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    async def page(
+        self,
+        *,
+        booking_id: UUID | None,
+        unit_id: UUID | None,
+        buyer_id: UUID | None,
+        prospect_id: UUID | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        where = []
+        if booking_id is not None:
+            where.append(buyer_links.c.booking_id == booking_id)
+        if unit_id is not None:
+            where.append(buyer_links.c.unit_id == unit_id)
+        if buyer_id is not None:
+            where.append(buyer_links.c.buyer_id == buyer_id)
+        if prospect_id is not None:
+            where.append(buyers.c.prospect_id == prospect_id)
+        joined = buyer_links.join(buyers, buyers.c.id == buyer_links.c.buyer_id)
+        total = await self.s.scalar(select(func.count()).select_from(joined).where(*where))
+        rows = (
+            await self.s.execute(
+                select(*buyer_links.c, buyers.c.prospect_id)
+                .select_from(joined)
+                .where(*where)
+                .order_by(buyer_links.c.created_at, buyer_links.c.booking_id, buyer_links.c.buyer_id)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).mappings()
+        return [dict(r) for r in rows], int(total or 0)
+
+
+class UnitNameRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def remember(self, unit_id: UUID, name: str, revision: int) -> None:
+        """Keep the name of the highest revision seen: an older event arriving late changes nothing."""
+        inserted = await self.s.execute(
+            insert_ignoring_duplicates(unit_names, self.s.bind.dialect.name).values(unit_id=unit_id, name=name, revision=revision)
+        )
+        if inserted.rowcount == 0:
+            await self.s.execute(
+                update(unit_names)
+                .where(unit_names.c.unit_id == unit_id, unit_names.c.revision < revision)
+                .values(name=name, revision=revision)
+            )
+
+
+class ErasedProspectRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, prospect_id: UUID) -> None:
+        await self.s.execute(
+            insert_ignoring_duplicates(erased_prospects, self.s.bind.dialect.name).values(prospect_id=prospect_id, erased_at=_now())
+        )
+
+    async def contains(self, prospect_id: UUID) -> bool:
+        found = await self.s.scalar(select(erased_prospects.c.prospect_id).where(erased_prospects.c.prospect_id == prospect_id))
+        return found is not None

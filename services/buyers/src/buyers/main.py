@@ -1,0 +1,43 @@
+"""Composition root: ``build_app(settings)`` wires engine, broker, relay and routes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from nyprod_kit.db import make_engine, make_sessionmaker
+from nyprod_kit.errors import install_error_handlers
+from nyprod_kit.health import health_router
+from nyprod_kit.kafka import make_broker
+from nyprod_kit.outbox import OutboxRelay
+from nyprod_kit.runtime import lifespan
+
+from .api.routes import router
+from .db.models import MIGRATIONS, inbox, outbox
+from .db.uow import BuyersUnitOfWork
+from .messaging import consumers
+from .settings import Settings
+
+
+def build_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+    sessionmaker = make_sessionmaker(engine)
+    broker = make_broker(settings.kafka_bootstrap_servers, client_id="buyers")
+    relay = OutboxRelay(engine, outbox, broker, sweep_seconds=settings.outbox_sweep_seconds)
+
+    def uow_factory() -> BuyersUnitOfWork:
+        return BuyersUnitOfWork(sessionmaker, outbox, inbox, relay)
+
+    consumers.register(broker, uow_factory, group_id=settings.consumer_group, max_attempts=settings.consumer_max_attempts)
+
+    app = FastAPI(
+        title="Nyprod buyers service",
+        version="1.0.0",
+        lifespan=lifespan(settings=settings, engine=engine, broker=broker, relay=relay, migrations=MIGRATIONS),
+    )
+    app.state.uow_factory = uow_factory
+    app.state.relay = relay
+    install_error_handlers(app)
+    app.include_router(health_router())
+    app.include_router(router)
+    return app

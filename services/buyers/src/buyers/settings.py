@@ -1,0 +1,14 @@
+from pydantic_settings import SettingsConfigDict
+
+from nyprod_kit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="BUYERS_", extra="ignore")
+
+    service_name: str = "buyers"
+    database_url: str = "sqlite+aiosqlite:///./.run/buyers.db"
+    port: int = 8003
+    # Kafka consumer group; replicas of one deployment share it. Separate instances that must
+    # each see every event (e.g. two test runs against one broker) set their own.
+    consumer_group: str = "buyers"
