@@ -39,6 +39,37 @@ class Stack:
     ports: dict[str, int] = field(default_factory=dict)
     database_urls: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # a broker of the stack's own, so replays and dead letters see this stack's events only
+    own_kafka: bool = True
+    kafka: str = ""
+    consumer_groups: dict[str, str] = field(default_factory=dict)
+
+    def consumer_group(self, name: str) -> str:
+        return self.consumer_groups.get(name, f"{name}-{self.run_id}")
+
+    async def restart_service(self, name: str, *, consumer_group: str | None = None, kill: bool = False) -> None:
+        """Stops the service (SIGTERM, or SIGKILL as a crash) and starts it again, optionally in a
+        fresh consumer group, which reads every topic again from offset 0."""
+        if name in self.procs:
+            self.kill_service(name, signal.SIGKILL if kill else signal.SIGTERM)
+        if consumer_group:
+            self.consumer_groups[name] = consumer_group
+        self.start_service(name)
+        await self.wait_ready(name)
+
+    def _kafka_env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "NYPROD_RUN_DIR": str(self.tmp / "run"),
+            "KAFKA_PORT": str(self.ports["kafka"]),
+            "KAFKA_CONTROLLER_PORT": str(self.ports["kafka-controller"]),
+        }
+
+    def start_kafka(self) -> None:
+        subprocess.run([ROOT / "deploy/local/kafka.sh", "start"], env=self._kafka_env(), check=True)
+
+    def stop_kafka(self) -> None:
+        subprocess.run([ROOT / "deploy/local/kafka.sh", "stop"], env=self._kafka_env(), check=True)
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -49,6 +80,12 @@ class Stack:
 
     async def start(self) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        if self.own_kafka:
+            self.ports["kafka"], self.ports["kafka-controller"] = free_port(), free_port()
+            await asyncio.to_thread(self.start_kafka)
+            self.kafka = f"127.0.0.1:{self.ports['kafka']}"
+        else:
+            self.kafka = kafka_bootstrap()
         for name in SERVICES:
             self.ports[name] = free_port()
             if self.db == "postgres":
@@ -64,10 +101,10 @@ class Stack:
         env = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap(),
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
             f"{prefix}_PORT": str(self.ports[name]),
             f"{prefix}_DATABASE_URL": self.database_urls[name],
-            f"{prefix}_CONSUMER_GROUP": f"{name}-{self.run_id}",
+            f"{prefix}_CONSUMER_GROUP": self.consumer_group(name),
             f"{prefix}_LOG_LEVEL": "warning",
         }
         if name == "gateway":
@@ -121,6 +158,8 @@ class Stack:
                 await asyncio.to_thread(proc.wait, 20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+        if self.own_kafka and self.kafka:
+            await asyncio.to_thread(self.stop_kafka)
         if self.db == "postgres":
             for url in self.database_urls.values():
                 try:
