@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Header, Query
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 T = TypeVar("T")
 
@@ -30,3 +31,11 @@ def paging(
 def acting_user(x_nyprod_user: Annotated[str | None, Header(max_length=100)] = None) -> str | None:
     """The logged-in user's name, passed on by the gateway, for history records."""
     return x_nyprod_user
+
+
+def _assume_utc(value: datetime) -> datetime:
+    # SQLite hands timestamps back without their zone; everything is stored in UTC
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_assume_utc)]

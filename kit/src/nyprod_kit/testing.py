@@ -98,3 +98,26 @@ async def wait_until(
 
 def unique_topic_suffix() -> str:
     return uuid.uuid4().hex[:8]
+
+
+async def start_group_at_end(group_id: str, topic_names: tuple[str, ...], bootstrap: str | None = None) -> None:
+    """Commit the current end of ``topic_names`` for a new consumer group, so a service under test
+    reads only what is published from now on, not the whole history of the shared topics."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.structs import OffsetAndMetadata
+
+    from .kafka import ensure_topics
+
+    bootstrap = bootstrap or kafka_bootstrap()
+    await ensure_topics(bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        await consumer._client.force_metadata_update()  # noqa: SLF001 - no public refresh call
+        partitions = [TopicPartition(t, p) for t in topic_names for p in consumer.partitions_for_topic(t) or ()]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
+    finally:
+        await consumer.stop()

@@ -14,7 +14,7 @@ from contracts.types import ProspectSnapshot
 from contracts.units import UnitChanged, UnitReservationRejected, UnitReserved
 
 from nyprod_kit.kafka import make_broker
-from nyprod_kit.testing import fresh_database, kafka_bootstrap, running, wait_until
+from nyprod_kit.testing import fresh_database, kafka_bootstrap, running, start_group_at_end, wait_until
 from units.main import build_app
 from units.settings import Settings
 
@@ -22,7 +22,9 @@ from units.settings import Settings
 @pytest.fixture(scope="module", params=["postgres", "sqlite"])
 async def api(request, tmp_path_factory):
     async with fresh_database(request.param, tmp_path_factory.mktemp("units"), "units") as url:
-        settings = Settings(database_url=url, kafka_bootstrap_servers=kafka_bootstrap(), consumer_group=f"units-test-{uuid.uuid4().hex[:6]}")
+        group = f"units-test-{uuid.uuid4().hex[:6]}"
+        await start_group_at_end(group, (topics.PROSPECTS, topics.BUYERS))
+        settings = Settings(database_url=url, kafka_bootstrap_servers=kafka_bootstrap(), consumer_group=group)
         async with running(build_app(settings)) as client:
             yield client
 

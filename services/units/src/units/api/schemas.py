@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from contracts.types import UnitStatus
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from nyprod_kit.api import Timestamp
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Text = Annotated[str, StringConstraints(max_length=10_000)]
@@ -22,7 +23,7 @@ class ProjectCreate(Strict):
 class ProjectOut(BaseModel):
     id: UUID
     name: str
-    created_at: datetime
+    created_at: Timestamp
 
 
 class UnitData(Strict):
@@ -63,8 +64,8 @@ class UnitOut(BaseModel):
     status: UnitStatus
     buyers: list[UnitBuyerOut]
     booking_ids: list[UUID]
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class CancelBookingIn(Strict):
@@ -80,7 +81,7 @@ class CancelBookingOut(BaseModel):
 class HistoryEntryOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    at: datetime
+    at: Timestamp
     from_: UnitStatus | None = Field(alias="from", serialization_alias="from")
     to: UnitStatus
     booking_id: UUID | None

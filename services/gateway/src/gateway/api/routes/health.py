@@ -1,0 +1,64 @@
+"""``/healthz`` (process up) and ``/readyz`` (Kafka, the users database and the three services)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    state = request.app.state
+    urls = state.settings.service_urls()
+    names = ["kafka", "database", *urls]
+    results = await asyncio.gather(
+        _kafka_ok(state.broker),
+        _database_ok(state.engine),
+        *(_service_ready(state.http, url) for url in urls.values()),
+    )
+    checks = dict(zip(names, results, strict=True))
+    ready = all(results)
+    down = [name for name, ok in checks.items() if not ok]
+    body = {
+        "status": "ready" if ready else "not ready",
+        "checks": {k: "ok" if v else "down" for k, v in checks.items()},
+    }
+    if down:
+        body["detail"] = f"down: {', '.join(down)}"
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def _service_ready(client: httpx.AsyncClient, base_url: str) -> bool:
+    try:
+        response = await client.get(f"{base_url}/readyz", timeout=2.0)
+        return response.status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def _database_ok(engine) -> bool:  # noqa: ANN001
+    try:
+        async with asyncio.timeout(2):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+async def _kafka_ok(broker) -> bool:  # noqa: ANN001
+    try:
+        return bool(await broker.ping(timeout=2))
+    except Exception:
+        return False
