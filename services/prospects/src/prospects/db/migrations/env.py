@@ -1,0 +1,3 @@
+from nyprod_kit.migrations import run_migrations_in_env
+
+run_migrations_in_env()

@@ -1,0 +1,385 @@
+"""All SQL of the prospects service."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from contracts.types import BookingStatus, UnitStatus
+from sqlalchemy import ColumnElement, Select, delete, exists, func, insert, or_, select, text, union, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nyprod_kit.db import insert_ignoring_duplicates
+
+from ..booking_saga import Answer, Booking
+from ..domain import ProspectStatus, SearchTerms
+from .models import booking_buyers, booking_steps, bookings, idempotency_keys, interests, outbox, prospects, units
+
+
+# a trigram index can only narrow a search down with a term of at least three characters
+TRIGRAM = 3
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands timestamps back without their zone; every stored timestamp is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.bind.dialect.name == "postgresql"
+
+
+class ProspectRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, row: dict[str, Any]) -> None:
+        await self.s.execute(insert(prospects).values(row))
+
+    async def get(self, prospect_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+        stmt = select(prospects).where(prospects.c.id == prospect_id)
+        if for_update and _is_postgres(self.s):
+            stmt = stmt.with_for_update()
+        row = (await self.s.execute(stmt)).mappings().first()
+        return dict(row) if row else None
+
+    async def edit(self, prospect_id: UUID, changes: dict[str, Any]) -> None:
+        await self.s.execute(update(prospects).where(prospects.c.id == prospect_id).values(**changes))
+
+    async def erase(self, prospect_id: UUID) -> None:
+        """Delete the person and their interests, and the already published events that still
+        carry their data (bookings keep the prospect's id only)."""
+        await self.s.execute(delete(interests).where(interests.c.prospect_id == prospect_id))
+        await self.s.execute(delete(prospects).where(prospects.c.id == prospect_id))
+        await self.s.execute(
+            delete(outbox).where(outbox.c.sent_at.is_not(None), outbox.c.body.contains(str(prospect_id), autoescape=True))
+        )
+
+    async def page(
+        self, terms: SearchTerms | None, status: str | None, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        if terms and len(terms.text) >= TRIGRAM:
+            await self.prefer_search_indexes()
+        where = self.filters(terms, status)
+        total = await self.s.scalar(select(func.count()).select_from(prospects).where(*where))
+        rows = (await self.s.execute(self.search_statement(terms, status).limit(limit).offset(offset))).mappings()
+        return [dict(r) for r in rows], int(total or 0)
+
+    async def prefer_search_indexes(self) -> None:
+        """For the rest of this transaction, on PostgreSQL: no walking the list in its order.
+
+        How often a "%…%" term occurs is guessed from a small sample, and for a rare name the guess
+        is often far too high; the planner then walks the list-order index filtering each row
+        until a page is full, which for a name sorting late reads the whole list. Without plain
+        index scans it uses the trigram indexes, or for a very common term reads the table once —
+        both fast."""
+        if _is_postgres(self.s):
+            await self.s.execute(text("SET LOCAL enable_indexscan = off"))
+
+    @staticmethod
+    def filters(terms: SearchTerms | None, status: str | None) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if status:
+            where.append(prospects.c.status == status)
+        if terms:
+            # LIKE '%…%' on the folded columns; on PostgreSQL each is served by a trigram index
+            matches = [
+                prospects.c.name_search.contains(terms.text, autoescape=True),
+                prospects.c.email_search.contains(terms.text, autoescape=True),
+            ]
+            if terms.phone:
+                matches.append(prospects.c.phone_search.contains(terms.phone, autoescape=True))
+            where.append(or_(*matches))
+        return where
+
+    @classmethod
+    def search_statement(cls, terms: SearchTerms | None, status: str | None) -> Select:
+        return (
+            select(prospects)
+            .where(*cls.filters(terms, status))
+            .order_by(prospects.c.last_name, prospects.c.first_name, prospects.c.id)
+        )
+
+    async def refresh_status(self, prospect_ids: set[UUID]) -> None:
+        """A prospect is a buyer exactly while it buys (holds or co-buys) a confirmed booking."""
+        if not prospect_ids:
+            return
+        buys_confirmed = exists(
+            select(booking_buyers.c.booking_id)
+            .join(bookings, bookings.c.id == booking_buyers.c.booking_id)
+            .where(booking_buyers.c.prospect_id == prospects.c.id, bookings.c.status == BookingStatus.CONFIRMED.value)
+        )
+        now = _now()
+        ids = prospects.c.id.in_(prospect_ids)
+        await self.s.execute(
+            update(prospects)
+            .where(ids, buys_confirmed, prospects.c.status != ProspectStatus.BUYER.value)
+            .values(status=ProspectStatus.BUYER.value, updated_at=now)
+        )
+        await self.s.execute(
+            update(prospects)
+            .where(ids, ~buys_confirmed, prospects.c.status != ProspectStatus.PROSPECT.value)
+            .values(status=ProspectStatus.PROSPECT.value, updated_at=now)
+        )
+
+    # ---- interests -------------------------------------------------------------------------
+
+    async def replace_interests(self, prospect_id: UUID, unit_ids: list[UUID]) -> None:
+        await self.s.execute(delete(interests).where(interests.c.prospect_id == prospect_id))
+        if unit_ids:
+            await self.s.execute(
+                insert(interests), [{"prospect_id": prospect_id, "unit_id": u, "position": i} for i, u in enumerate(unit_ids)]
+            )
+
+    async def interests_of(self, prospect_id: UUID) -> list[dict[str, Any]]:
+        rows = await self.s.execute(
+            select(interests.c.unit_id, units.c.name.label("unit_name"), units.c.status.label("unit_status"))
+            .select_from(interests.outerjoin(units, units.c.id == interests.c.unit_id))
+            .where(interests.c.prospect_id == prospect_id)
+            .order_by(interests.c.position)
+        )
+        return [
+            {**r, "bookable": r["unit_status"] == UnitStatus.AVAILABLE.value}
+            for r in (dict(m) for m in rows.mappings())
+        ]
+
+
+class UnitCopyRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def upsert_if_newer(self, row: dict[str, Any]) -> bool:
+        """Insert the unit, or overwrite the copy when ``row`` has a higher revision."""
+        ins = (postgresql.insert(units) if _is_postgres(self.s) else sqlite.insert(units)).values(row)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[units.c.id],
+            set_={k: ins.excluded[k] for k in row if k != "id"},
+            where=units.c.revision < ins.excluded.revision,
+        )
+        result = await self.s.execute(stmt)
+        return result.rowcount == 1
+
+    async def get(self, unit_id: UUID) -> dict[str, Any] | None:
+        row = (await self.s.execute(select(units).where(units.c.id == unit_id))).mappings().first()
+        return dict(row) if row else None
+
+    async def unknown(self, unit_ids: list[UUID]) -> list[UUID]:
+        """Those of ``unit_ids`` that are not in the copy, in the given order."""
+        if not unit_ids:
+            return []
+        known = set((await self.s.execute(select(units.c.id).where(units.c.id.in_(unit_ids)))).scalars())
+        return [u for u in unit_ids if u not in known]
+
+
+class BookingRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, booking: Booking, requested_by: str | None, now: datetime) -> None:
+        await self.s.execute(
+            insert(bookings).values(
+                id=booking.booking_id,
+                prospect_id=booking.prospect_id,
+                unit_id=booking.unit_id,
+                status=booking.status.value,
+                reason=booking.reason,
+                unit_answer=None,
+                buyer_answer=None,
+                buyer_id=None,
+                requested_by=requested_by,
+                deadline_at=booking.deadline_at,
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await self._add_buyers(booking.booking_id, list(booking.buyers), 0, now)
+
+    async def load(self, booking_id: UUID, *, for_update: bool = False) -> tuple[Booking, int] | None:
+        """The booking's saga state and its version (for the conditional save)."""
+        stmt = select(bookings).where(bookings.c.id == booking_id)
+        if for_update and _is_postgres(self.s):
+            stmt = stmt.with_for_update()
+        row = (await self.s.execute(stmt)).mappings().first()
+        if row is None:
+            return None
+        buyers = (
+            await self.s.execute(
+                select(booking_buyers.c.prospect_id)
+                .where(booking_buyers.c.booking_id == booking_id)
+                .order_by(booking_buyers.c.position)
+            )
+        ).scalars()
+        booking = Booking(
+            booking_id=row["id"],
+            unit_id=row["unit_id"],
+            prospect_id=row["prospect_id"],
+            status=BookingStatus(row["status"]),
+            buyers=tuple(buyers),
+            deadline_at=aware(row["deadline_at"]),
+            reason=row["reason"],
+            unit_answer=Answer(row["unit_answer"]) if row["unit_answer"] else None,
+            buyer_answer=Answer(row["buyer_answer"]) if row["buyer_answer"] else None,
+            buyer_id=row["buyer_id"],
+        )
+        return booking, row["version"]
+
+    async def save(self, before: Booking, version: int, after: Booking, now: datetime) -> bool:
+        """Store ``after`` if the booking is still as it was read (status and version): exactly
+        one of two racing writers (a late answer and the deadline sweeper, say) wins."""
+        result = await self.s.execute(
+            update(bookings)
+            .where(bookings.c.id == before.booking_id, bookings.c.status == before.status.value, bookings.c.version == version)
+            .values(
+                status=after.status.value,
+                reason=after.reason,
+                unit_answer=after.unit_answer.value if after.unit_answer else None,
+                buyer_answer=after.buyer_answer.value if after.buyer_answer else None,
+                buyer_id=after.buyer_id,
+                version=version + 1,
+                updated_at=now,
+            )
+        )
+        if result.rowcount != 1:
+            return False
+        if before.buyers != after.buyers:
+            gone = [p for p in before.buyers if p not in after.buyers]
+            if gone:
+                await self.s.execute(
+                    delete(booking_buyers).where(booking_buyers.c.booking_id == before.booking_id, booking_buyers.c.prospect_id.in_(gone))
+                )
+            added = [p for p in after.buyers if p not in before.buyers]
+            if added:
+                last = await self.s.scalar(
+                    select(func.max(booking_buyers.c.position)).where(booking_buyers.c.booking_id == before.booking_id)
+                )
+                await self._add_buyers(before.booking_id, added, (last if last is not None else -1) + 1, now)
+        return True
+
+    async def _add_buyers(self, booking_id: UUID, prospect_ids: list[UUID], first_position: int, now: datetime) -> None:
+        await self.s.execute(
+            insert(booking_buyers),
+            [
+                {"booking_id": booking_id, "prospect_id": p, "position": first_position + i, "added_at": now}
+                for i, p in enumerate(prospect_ids)
+            ],
+        )
+
+    async def record_step(
+        self, booking_id: UUID, step: str, status: BookingStatus, reason: str | None, by: str | None, prospect_id: UUID | None, now: datetime
+    ) -> None:
+        await self.s.execute(
+            insert(booking_steps).values(
+                booking_id=booking_id, at=now, step=step, status=status.value, reason=reason, by=by, prospect_id=prospect_id
+            )
+        )
+
+    async def steps(self, booking_id: UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        where = booking_steps.c.booking_id == booking_id
+        total = await self.s.scalar(select(func.count()).select_from(booking_steps).where(where))
+        rows = (
+            await self.s.execute(select(booking_steps).where(where).order_by(booking_steps.c.id).limit(limit).offset(offset))
+        ).mappings()
+        return [dict(r) for r in rows], int(total or 0)
+
+    async def overdue(self, now: datetime, limit: int) -> list[UUID]:
+        """Pending bookings whose deadline has passed, oldest first."""
+        rows = await self.s.execute(
+            select(bookings.c.id)
+            .where(bookings.c.status == BookingStatus.PENDING.value, bookings.c.deadline_at <= now)
+            .order_by(bookings.c.deadline_at)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    # ---- reading -------------------------------------------------------------------------
+
+    async def get(self, booking_id: UUID) -> dict[str, Any] | None:
+        row = (await self.s.execute(select(bookings).where(bookings.c.id == booking_id))).mappings().first()
+        if row is None:
+            return None
+        return (await self._with_buyers([dict(row)]))[0]
+
+    async def page(
+        self, *, prospect_id: UUID | None, unit_id: UUID | None, status: str | None, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        where = []
+        if prospect_id:
+            where.append(bookings.c.id.in_(self._ids_of_prospect(prospect_id)))
+        if unit_id:
+            where.append(bookings.c.unit_id == unit_id)
+        if status:
+            where.append(bookings.c.status == status)
+        total = await self.s.scalar(select(func.count()).select_from(bookings).where(*where))
+        rows = (
+            await self.s.execute(
+                select(bookings).where(*where).order_by(bookings.c.created_at.desc(), bookings.c.id).limit(limit).offset(offset)
+            )
+        ).mappings()
+        return await self._with_buyers([dict(r) for r in rows]), int(total or 0)
+
+    async def of_prospect(self, prospect_id: UUID) -> list[dict[str, Any]]:
+        """Every booking made for or bought by the prospect, newest first, with the unit's name."""
+        rows = await self.s.execute(
+            select(bookings.c.id.label("booking_id"), bookings.c.unit_id, units.c.name.label("unit_name"), bookings.c.status)
+            .select_from(bookings.outerjoin(units, units.c.id == bookings.c.unit_id))
+            .where(bookings.c.id.in_(self._ids_of_prospect(prospect_id)))
+            .order_by(bookings.c.created_at.desc(), bookings.c.id)
+        )
+        return [dict(r) for r in rows.mappings()]
+
+    async def prospect_buys(self, prospect_id: UUID, status: BookingStatus) -> bool:
+        """Whether the prospect is a buyer (holder or co-buyer) of a booking in ``status``."""
+        stmt = (
+            select(booking_buyers.c.booking_id)
+            .join(bookings, bookings.c.id == booking_buyers.c.booking_id)
+            .where(booking_buyers.c.prospect_id == prospect_id, bookings.c.status == status.value)
+            .limit(1)
+        )
+        return (await self.s.execute(stmt)).first() is not None
+
+    @staticmethod
+    def _ids_of_prospect(prospect_id: UUID):  # noqa: ANN205
+        return union(
+            select(bookings.c.id).where(bookings.c.prospect_id == prospect_id),
+            select(booking_buyers.c.booking_id).where(booking_buyers.c.prospect_id == prospect_id),
+        )
+
+    async def _with_buyers(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        buyers: dict[UUID, list[UUID]] = defaultdict(list)
+        if rows:
+            result = await self.s.execute(
+                select(booking_buyers.c.booking_id, booking_buyers.c.prospect_id)
+                .where(booking_buyers.c.booking_id.in_([r["id"] for r in rows]))
+                .order_by(booking_buyers.c.booking_id, booking_buyers.c.position)
+            )
+            for booking_id, prospect_id in result:
+                buyers[booking_id].append(prospect_id)
+        return [{**r, "buyers": buyers[r["id"]]} for r in rows]
+
+
+class IdempotencyRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def claim(self, key: str, booking_id: UUID, fingerprint: str) -> bool:
+        """Take the key for this booking; False when another request already has it. On
+        PostgreSQL a concurrent request with the same key waits here until the first commits."""
+        stmt = insert_ignoring_duplicates(idempotency_keys, self.s.bind.dialect.name).values(
+            key=key, booking_id=booking_id, fingerprint=fingerprint, created_at=_now()
+        )
+        return (await self.s.execute(stmt)).rowcount == 1
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        row = (await self.s.execute(select(idempotency_keys).where(idempotency_keys.c.key == key))).mappings().first()
+        return dict(row) if row else None
+

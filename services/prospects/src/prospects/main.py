@@ -1,0 +1,66 @@
+"""Composition root: ``build_app(settings)`` wires engine, broker, relay, consumers and routes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from nyprod_kit.db import make_engine, make_sessionmaker
+from nyprod_kit.errors import install_error_handlers
+from nyprod_kit.health import health_router
+from nyprod_kit.kafka import make_broker
+from nyprod_kit.outbox import OutboxRelay
+from nyprod_kit.runtime import lifespan
+
+from .api.routes import router
+from .db.models import MIGRATIONS, inbox, outbox
+from .db.uow import ProspectsUnitOfWork
+from .deadlines import deadline_sweeper
+from .messaging import consumers
+from .settings import Settings
+from .waiting import BookingWaiters
+
+
+def _engine(url: str) -> AsyncEngine:
+    if url.startswith("postgresql"):
+        # Plan each statement for its actual parameters. A search's best plan depends on the term
+        # (a rare name: the trigram index), and the generic plan PostgreSQL switches to after five
+        # executions of a prepared statement cannot see the term and may walk the whole list.
+        return make_engine(url, connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}})
+    return make_engine(url)
+
+
+def build_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = _engine(settings.database_url)
+    sessionmaker = make_sessionmaker(engine)
+    broker = make_broker(settings.kafka_bootstrap_servers, client_id="prospects")
+    relay = OutboxRelay(engine, outbox, broker, sweep_seconds=settings.outbox_sweep_seconds)
+    waiters = BookingWaiters()
+
+    def uow_factory() -> ProspectsUnitOfWork:
+        return ProspectsUnitOfWork(sessionmaker, outbox, inbox, relay, waiters=waiters)
+
+    consumers.register(broker, uow_factory, settings.consumer_group, settings.consumer_max_attempts)
+    booking_listener = consumers.listen_for_settled_bookings(broker, waiters)
+
+    app = FastAPI(
+        title="Nyprod prospects service",
+        version="1.0.0",
+        lifespan=lifespan(
+            settings=settings,
+            engine=engine,
+            broker=broker,
+            relay=relay,
+            migrations=MIGRATIONS,
+            background=[deadline_sweeper(uow_factory, settings.booking_sweep_seconds)],
+        ),
+    )
+    app.state.uow_factory = uow_factory
+    app.state.relay = relay
+    app.state.waiters = waiters
+    app.state.booking_listener = booking_listener
+    install_error_handlers(app)
+    app.include_router(health_router())
+    app.include_router(router)
+    return app

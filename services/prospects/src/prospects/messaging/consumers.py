@@ -1,0 +1,74 @@
+"""Which events the prospects service consumes, and the handler for each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from contracts import topics
+from contracts.booking import BookingCancelled, BookingConfirmed, BookingRejected
+from contracts.buyers import BuyerCreated, BuyerCreationFailed
+from contracts.registry import UndecodableEvent, decode
+from contracts.units import UnitChanged, UnitReleased, UnitReservationRejected, UnitReserved
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.subscriber.usecase import DefaultSubscriber
+
+from nyprod_kit.consumer import subscribe
+
+from .. import handlers
+from ..db.uow import ProspectsUnitOfWork
+from ..waiting import BookingWaiters
+
+SETTLING = (BookingConfirmed, BookingRejected, BookingCancelled)
+
+
+def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork], group_id: str, max_attempts: int) -> None:
+    """The saga's answers from units and buyers, and the unit copy."""
+
+    def bind(fn):  # noqa: ANN001, ANN202
+        async def handle(event) -> None:  # noqa: ANN001
+            await fn(event, uow_factory())
+
+        return handle
+
+    subscribe(
+        broker,
+        topics.UNITS,
+        topics.BUYERS,
+        group_id=group_id,
+        max_attempts=max_attempts,
+        handlers={
+            UnitChanged: bind(handlers.on_unit_changed),
+            UnitReserved: bind(handlers.on_unit_reserved),
+            UnitReservationRejected: bind(handlers.on_unit_reservation_rejected),
+            UnitReleased: bind(handlers.on_unit_released),
+            BuyerCreated: bind(handlers.on_buyer_created),
+            BuyerCreationFailed: bind(handlers.on_buyer_creation_failed),
+        },
+    )
+
+
+def listen_for_settled_bookings(broker: KafkaBroker, waiters: BookingWaiters) -> DefaultSubscriber:
+    """Every replica reads this service's own booking outcomes (no consumer group: each replica
+    sees all partitions, from now on) to wake its requests waiting for a booking that another
+    replica settled. Nothing is stored, so nothing is committed and nothing is dead-lettered."""
+    subscriber = broker.subscriber(
+        topics.PROSPECTS,
+        group_id=None,
+        auto_offset_reset="latest",
+        ack_policy=AckPolicy.ACK_FIRST,
+        fetch_max_wait_ms=50,
+        title="prospects:booking-waiters",
+    )
+
+    @subscriber
+    async def wake_waiters(message: KafkaMessage) -> None:
+        try:
+            event = decode(message.body)
+        except UndecodableEvent:
+            return
+        if isinstance(event, SETTLING):
+            waiters.notify(event.booking_id)
+
+    return subscriber
