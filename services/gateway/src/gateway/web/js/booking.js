@@ -102,6 +102,7 @@ export function bookUnit({ prospect, unitId, unitName }) {
         result = booking;
         const words = outcomeText(booking, names);
         show(words.kind, words.title, words.text, booking.status);
+        if (booking.reason) outcome.dataset.reason = booking.reason;
         if (booking.status === 'confirmed') noteUnitStatus(unitId, 'booked');
       } catch (error) {
         result = { booking_id: started.booking_id, status: 'pending' };

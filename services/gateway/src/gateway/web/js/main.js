@@ -16,7 +16,7 @@ import { unitsPage } from './pages/units.js';
 
 const ID = '([0-9a-fA-F-]{36})';
 const routes = [
-  { pattern: /^\/login$/, page: loginPage, public: true },
+  { pattern: /^\/login$/, page: loginPage },
   { pattern: /^\/prospects$/, page: prospectsPage, nav: 'prospects' },
   { pattern: new RegExp(`^/prospects/${ID}$`), page: prospectCardPage, nav: 'prospects' },
   { pattern: /^\/units$/, page: unitsPage, nav: 'units' },
@@ -48,6 +48,8 @@ function dispose() {
 }
 
 function render() {
+  // A search or filter re-renders its own page: the agent keeps typing where they were.
+  const focused = main.contains(document.activeElement) ? document.activeElement?.dataset?.testid : null;
   dispose();
   document.getElementById('skip-link').textContent = t('app.skip');
   const { path, query } = currentRoute();
@@ -75,6 +77,7 @@ function render() {
   }
   // Move focus to the new page's heading when the page changed, as screen readers expect.
   if (lastPath !== null && lastPath !== path) main.querySelector('h1')?.focus();
+  else if (focused) main.querySelector(`[data-testid="${CSS.escape(focused)}"]`)?.focus();
   lastPath = path;
 }
 

@@ -174,6 +174,7 @@ function addBuyerDialog(onDone) {
       const words = outcomeText(booking, { unit: unitName, prospect: fullName(person.values()) });
       outcome.className = `outcome outcome-${words.kind}`;
       outcome.dataset.outcome = booking.status;
+      if (booking.reason) outcome.dataset.reason = booking.reason;
       replace(outcome, h('strong', {}, words.title), words.text ? ` ${words.text}` : null);
       if (booking.status === 'confirmed') noteUnitStatus(chosenUnit, 'booked');
       onDone();

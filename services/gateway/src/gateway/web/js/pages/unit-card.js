@@ -261,6 +261,9 @@ export function unitCardPage(ctx) {
       try {
         if (mode === 'book') await addBookingBuyer(person, outcome);
         else await addCoBuyer(person, outcome);
+        // an empty form again, so the same person is not added twice by mistake
+        addBuyerMode = null;
+        if (unit) drawAddBuyer();
       } catch (error) {
         markInvalidFields(form, error);
         outcome.className = 'outcome outcome-error';
@@ -281,6 +284,7 @@ export function unitCardPage(ctx) {
     const words = outcomeText(booking, { unit: unit.name, prospect: fullName(person.values()) });
     outcome.className = `outcome outcome-${words.kind}`;
     outcome.dataset.outcome = booking.status;
+    if (booking.reason) outcome.dataset.reason = booking.reason;
     replace(outcome, h('strong', {}, words.title), words.text ? ` ${words.text}` : null);
     if (booking.status === 'confirmed') noteUnitStatus(unitId, 'booked');
     refreshAll();
