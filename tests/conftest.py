@@ -10,7 +10,7 @@ from harness.stack import Stack
 
 @pytest.fixture(scope="session")
 async def stack(tmp_path_factory):
-    s = Stack(db="postgres", tmp=tmp_path_factory.mktemp("stack"), extra_env={"PROSPECTS_BOOKING_DEADLINE_SECONDS": "8"})
+    s = Stack(db="postgres", tmp=tmp_path_factory.mktemp("stack"), extra_env={"PROSPECTS_BOOKING_DEADLINE_SECONDS": "20"})
     try:
         await s.start()
         yield s
