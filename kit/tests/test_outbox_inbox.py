@@ -37,9 +37,6 @@ class ParcelSent(Event):
     label: str
 
 
-registry.REGISTRY[(ParcelSent.TYPE, ParcelSent.VERSION)] = ParcelSent
-
-
 def sender_schema() -> tuple[MetaData, Table, Table, Table]:
     md = MetaData()
     parcels = Table("parcels", md, Column("id", Uuid, primary_key=True), Column("label", String(50)))
@@ -55,7 +52,10 @@ def receiver_schema() -> tuple[MetaData, Table, Table, Table]:
 @pytest.fixture(scope="module")
 async def topic():
     await ensure_topics(kafka_bootstrap(), (TOPIC, f"{TOPIC}.dlq"))
-    return TOPIC
+    # known to the decoder for this module's tests only
+    registry.REGISTRY[(ParcelSent.TYPE, ParcelSent.VERSION)] = ParcelSent
+    yield TOPIC
+    del registry.REGISTRY[(ParcelSent.TYPE, ParcelSent.VERSION)]
 
 
 @pytest.mark.parametrize("db", ["postgres", "sqlite"])

@@ -37,7 +37,13 @@ async def read_all(bootstrap: str, topic: str) -> list:
         partitions = consumer.assignment() or {TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or set()}
         ends = await consumer.end_offsets(list(partitions))
         records = []
-        while any((await consumer.position(tp)) < end for tp, end in ends.items()):
+        async def behind() -> bool:
+            for tp, end in ends.items():
+                if await consumer.position(tp) < end:
+                    return True
+            return False
+
+        while await behind():
             batch = await consumer.getmany(timeout_ms=500)
             for recs in batch.values():
                 records.extend(recs)

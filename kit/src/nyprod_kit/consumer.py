@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from contracts import topics
 from contracts.envelope import Event
 from contracts.registry import UndecodableEvent, decode
+from aiokafka import TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -30,6 +32,45 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, _TRANSIENT)
 
 
+class OffsetCommitter:
+    """Commits processed offsets in batches instead of one broker round trip per message.
+
+    Only offsets of messages whose handler has finished (and so whose transaction committed) are
+    ever committed, by explicit offset, so a crash redelivers at most the last batch — which the
+    inbox absorbs. An idle consumer's last offsets are committed after ``interval`` seconds.
+    """
+
+    def __init__(self, interval: float = 0.1, max_pending: int = 100) -> None:
+        self._interval = interval
+        self._max_pending = max_pending
+        self._offsets: dict = {}  # consumer → {TopicPartition: next offset}
+        self._pending = 0
+        self._last_flush = 0.0
+        self._timer: asyncio.Task[None] | None = None
+
+    async def processed(self, consumer, topic: str, partition: int, offset: int) -> None:  # noqa: ANN001
+        self._offsets.setdefault(consumer, {})[TopicPartition(topic, partition)] = offset + 1
+        self._pending += 1
+        loop = asyncio.get_running_loop()
+        if self._pending >= self._max_pending or loop.time() - self._last_flush >= self._interval:
+            await self.flush()
+        elif self._timer is None or self._timer.done():
+            self._timer = asyncio.create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self._interval)
+        await self.flush()
+
+    async def flush(self) -> None:
+        offsets, self._offsets, self._pending = self._offsets, {}, 0
+        self._last_flush = asyncio.get_running_loop().time()
+        for consumer, positions in offsets.items():
+            try:
+                await consumer.commit({tp: OffsetAndMetadata(off, "") for tp, off in positions.items()})
+            except Exception as exc:  # a rebalance took the partition away: its new owner redelivers
+                log.info("offset commit skipped (%s: %s); the messages will be redelivered", type(exc).__name__, exc)
+
+
 def subscribe(
     broker: KafkaBroker,
     *topic_names: str,
@@ -41,12 +82,15 @@ def subscribe(
     """Subscribe ``handlers`` (event class → async fn) to ``topic_names`` in consumer group
     ``group_id``. Events of other types on those topics are skipped (and committed)."""
 
+    committer = OffsetCommitter()
+
     @broker.subscriber(
         *topic_names,
         group_id=group_id,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
-        fetch_max_wait_ms=50,
+        # fetches return as soon as a message arrives; this only bounds idle polling
+        fetch_max_wait_ms=500,
         max_poll_records=200,
         title=f"{group_id}:{','.join(topic_names)}",
     )
@@ -55,8 +99,9 @@ def subscribe(
         try:
             event = decode(message.body)
         except UndecodableEvent as exc:
-            await _dead_letter(broker, record, f"undecodable: {exc}")
-            await message.ack()
+            if not await _dead_letter(broker, message, f"undecodable: {exc}"):
+                return
+            await committer.processed(message.consumer, record.topic, record.partition, record.offset)
             return
 
         handler = handlers.get(type(event))
@@ -76,22 +121,33 @@ def subscribe(
                         continue
                     if attempt >= max_attempts:
                         log.exception("%s gives up on %s %s", group_id, event.TYPE, event.event_id)
-                        await _dead_letter(broker, record, f"{type(exc).__name__}: {exc}")
+                        if not await _dead_letter(broker, message, f"{type(exc).__name__}: {exc}"):
+                            return
                         break
                     await asyncio.sleep(retry_delay * 2**attempt)
-        await message.ack()
+        await committer.processed(message.consumer, record.topic, record.partition, record.offset)
 
 
-async def _dead_letter(broker: KafkaBroker, record, error: str) -> None:  # noqa: ANN001
+async def _dead_letter(broker: KafkaBroker, message, error: str) -> bool:  # noqa: ANN001
+    """Park the message on ``<topic>.dlq``. If even that fails, rewind to it (it is fetched and
+    tried again) rather than let a later commit skip over it: False then."""
+    record = message.raw_message
     log.error("dead-lettering %s[%s]@%s: %s", record.topic, record.partition, record.offset, error)
-    await broker.publish(
-        record.value,
-        topic=topics.dead_letter(record.topic),
-        key=record.key,
-        headers={
-            "x-origin-topic": record.topic,
-            "x-origin-partition": str(record.partition),
-            "x-origin-offset": str(record.offset),
-            "x-error": error[:2000],
-        },
-    )
+    try:
+        await broker.publish(
+            record.value,
+            topic=topics.dead_letter(record.topic),
+            key=record.key,
+            headers={
+                "x-origin-topic": record.topic,
+                "x-origin-partition": str(record.partition),
+                "x-origin-offset": str(record.offset),
+                "x-error": error[:2000],
+            },
+        )
+        return True
+    except Exception as exc:  # noqa: BLE001 - the broker is away; the message waits for it
+        log.warning("dead-letter topic unreachable (%s); will retry %s[%s]@%s", exc, record.topic, record.partition, record.offset)
+        await message.nack()
+        await asyncio.sleep(1)
+        return False

@@ -120,4 +120,6 @@ def serve(settings: ServiceSettings, build_app: Callable[[ServiceSettings], Fast
         log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # longer than the gateway keeps idle upstream connections, so it never reuses a closed one
+        timeout_keep_alive=75,
     )

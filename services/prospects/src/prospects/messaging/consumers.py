@@ -58,7 +58,7 @@ def listen_for_settled_bookings(broker: KafkaBroker, waiters: BookingWaiters) ->
         group_id=None,
         auto_offset_reset="latest",
         ack_policy=AckPolicy.ACK_FIRST,
-        fetch_max_wait_ms=50,
+        fetch_max_wait_ms=500,
         title="prospects:booking-waiters",
     )
 
