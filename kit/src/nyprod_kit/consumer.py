@@ -78,10 +78,26 @@ def subscribe(
     handlers: Mapping[type[Event], Handler],
     max_attempts: int = 5,
     retry_delay: float = 0.05,
+    workers: int = 1,
 ) -> None:
     """Subscribe ``handlers`` (event class → async fn) to ``topic_names`` in consumer group
     ``group_id``. Events of other types on those topics are skipped (and committed)."""
 
+    # FastStream's concurrent manual-commit mode takes one topic per subscriber
+    groups = [(t,) for t in topic_names] if workers > 1 else [topic_names]
+    for names in groups:
+        _subscribe_one(broker, names, group_id, handlers, max_attempts, retry_delay, workers)
+
+
+def _subscribe_one(
+    broker: KafkaBroker,
+    topic_names: tuple[str, ...],
+    group_id: str,
+    handlers: Mapping[type[Event], Handler],
+    max_attempts: int,
+    retry_delay: float,
+    workers: int,
+) -> None:
     committer = OffsetCommitter()
 
     @broker.subscriber(
@@ -92,6 +108,8 @@ def subscribe(
         # fetches return as soon as a message arrives; this only bounds idle polling
         fetch_max_wait_ms=500,
         max_poll_records=200,
+        # one consumer per worker, each with its own partitions (not one partition shared)
+        **({"max_workers": workers} if workers > 1 else {}),
         title=f"{group_id}:{','.join(topic_names)}",
     )
     async def consume(message: KafkaMessage) -> None:

@@ -21,6 +21,9 @@ class ServiceSettings(BaseSettings):
     outbox_sweep_seconds: float = 1.0
     # handler attempts before a message goes to the dead-letter topic
     consumer_max_attempts: int = 5
+    # partitions handled concurrently per process (each unit's events stay in order: one
+    # partition is only ever handled by one worker, one message at a time)
+    consumer_workers: int = Field(default=3, ge=1, le=6)
     startup_timeout_seconds: float = 15.0
     log_level: str = "info"
     # Kafka consumer group; defaults to the service name. Tests running several instances of one

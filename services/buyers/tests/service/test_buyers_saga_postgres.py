@@ -74,6 +74,8 @@ async def test_unit_listed_and_unit_buyers_published_when_booking_confirmed(serv
             "booking_id": requested.booking_id,
         }
     ]
+    # the unit's name comes on another topic, handled by another worker: let both settle
+    await service.settled()
     buyer = await service.get(f"/api/v1/buyers/{created.buyer_id}")
     assert buyer["units"] == [{"unit_id": str(unit_id), "unit_name": "B-2201", "booking_id": str(requested.booking_id)}]
     by_unit = await service.get("/api/v1/buyers", unit_id=str(unit_id))

@@ -14,6 +14,7 @@ from . import domain, security
 from .db.uow import GatewayUnitOfWork
 from .domain import Role
 from .settings import LOCAL_SECRET_KEY, Settings
+from .user_cache import StoredUser, UserCache
 
 UowFactory = Callable[[], GatewayUnitOfWork]
 
@@ -34,18 +35,28 @@ async def login(uow: GatewayUnitOfWork, username: str, password: str) -> securit
     return security.TokenClaims(username=user["username"], role=Role(user["role"]), version=user["token_version"])
 
 
-async def current_claims(uow: GatewayUnitOfWork, claims: security.TokenClaims) -> security.TokenClaims | None:
-    """The token's user as stored now, or None when the user is gone or the token outdated."""
+async def current_claims(
+    uow: GatewayUnitOfWork, claims: security.TokenClaims, cache: UserCache | None = None
+) -> security.TokenClaims | None:
+    """The token's user as stored now (or, with a cache, as stored at most its ttl ago), or
+    None when the user is gone or the token outdated."""
     if not re.fullmatch(domain.USERNAME_PATTERN, claims.username):
         return None
-    async with uow:
-        user = await uow.users.get(claims.username)
-    if user is None or user["token_version"] != claims.version:
+
+    async def load() -> StoredUser | None:
+        async with uow:
+            user = await uow.users.get(claims.username)
+        return StoredUser(role=user["role"], token_version=user["token_version"]) if user else None
+
+    stored = await cache.get(claims.username, load) if cache is not None else await load()
+    if stored is None or stored.token_version != claims.version:
         return None
-    return security.TokenClaims(username=user["username"], role=Role(user["role"]), version=user["token_version"])
+    return security.TokenClaims(username=claims.username, role=Role(stored.role), version=stored.token_version)
 
 
-async def create_user(uow: GatewayUnitOfWork, username: str, password: str, role: Role) -> dict[str, Any]:
+async def create_user(
+    uow: GatewayUnitOfWork, username: str, password: str, role: Role, cache: UserCache | None = None
+) -> dict[str, Any]:
     password_hash = await security.hash_password(password)
     async with uow:
         if await uow.users.get(username) is not None:
@@ -55,10 +66,14 @@ async def create_user(uow: GatewayUnitOfWork, username: str, password: str, role
             await uow.commit()
         except IntegrityError:
             raise Conflict(f"user {username!r} exists already", "username_taken") from None
+        finally:
+            _forget(cache, username)  # a cached "no such user"
         return row
 
 
-async def change_user(uow: GatewayUnitOfWork, username: str, *, password: str | None, role: Role | None) -> dict[str, Any]:
+async def change_user(
+    uow: GatewayUnitOfWork, username: str, *, password: str | None, role: Role | None, cache: UserCache | None = None
+) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if password is not None:
         changes["password_hash"] = await security.hash_password(password)
@@ -72,13 +87,16 @@ async def change_user(uow: GatewayUnitOfWork, username: str, *, password: str | 
             changes["role"] = role.value
         if changes:
             await uow.users.change(username, changes)
-            await uow.commit()
+            try:
+                await uow.commit()
+            finally:
+                _forget(cache, username)
         row = await uow.users.get(username) if changes else user
         assert row is not None
         return row
 
 
-async def delete_user(uow: GatewayUnitOfWork, username: str) -> None:
+async def delete_user(uow: GatewayUnitOfWork, username: str, cache: UserCache | None = None) -> None:
     async with uow:
         user = await uow.users.get(username)
         if user is None:
@@ -86,7 +104,16 @@ async def delete_user(uow: GatewayUnitOfWork, username: str) -> None:
         if user["role"] == Role.ADMIN.value and await uow.users.admin_count(lock=True) <= 1:
             raise Conflict("the last admin cannot be deleted", "last_admin")
         await uow.users.delete(username)
-        await uow.commit()
+        try:
+            await uow.commit()
+        finally:
+            _forget(cache, username)
+
+
+def _forget(cache: UserCache | None, username: str) -> None:
+    # after the commit: a look-up racing with it may have read the old row, and must not keep it
+    if cache is not None:
+        cache.forget(username)
 
 
 def configuration_problem(settings: Settings) -> str | None:

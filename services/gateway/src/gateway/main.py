@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import TimeoutError as DatabasePoolTimeout
 
 from nyprod_kit.db import make_engine, make_sessionmaker
 from nyprod_kit.errors import install_error_handlers
@@ -26,7 +27,9 @@ from .db.uow import GatewayUnitOfWork
 from .handlers import StartupRefused
 from .limits import BodySizeLimit
 from .openapi import ApiDocs, custom_generate_unique_id, install_docs
+from .security import TokenReader
 from .settings import Settings
+from .user_cache import UserCache
 from .web_client import mount_web_client
 
 log = logging.getLogger(__name__)
@@ -78,8 +81,9 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         problem = handlers.configuration_problem(settings)
         if problem:
             raise StartupRefused(problem)
-        async with proxy.make_client(settings) as http:
+        async with proxy.make_client(settings) as http, proxy.make_long_poll_client(settings) as long_poll_http:
             app.state.http = http
+            app.state.long_poll_http = long_poll_http
             async with base(app):
                 await handlers.create_initial_users(uow_factory(), settings)
                 try:
@@ -103,7 +107,17 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     app.state.broker = broker
     app.state.hub = hub
     app.state.uow_factory = uow_factory
+    app.state.user_cache = UserCache(settings.user_cache_seconds)
+    app.state.tokens = TokenReader(settings.secret_key)
     install_error_handlers(app)
+
+    # Registered for its own class, so Starlette answers it inside the app; the catch-all below
+    # runs in the outermost middleware, which re-raises after answering and so has the server
+    # log a traceback for every request that waited in vain for a database connection.
+    @app.exception_handler(DatabasePoolTimeout)
+    async def _database_busy(request: Request, exc: DatabasePoolTimeout) -> JSONResponse:
+        log.warning("no database connection free for %s %s: %s", request.method, request.url.path, str(exc).split(" (")[0])
+        return JSONResponse({"detail": "the gateway is busy, try again shortly"}, status_code=503, headers={"retry-after": "1"})
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -20,14 +20,32 @@ _RESPONSE_HEADERS = ("content-type", "location", "retry-after", "etag", "cache-c
 
 
 def make_client(settings: Settings) -> httpx.AsyncClient:
-    """One pooled client for every service. trust_env=False: an HTTP proxy configured for the
-    machine must not sit between the gateway and its services."""
+    """The pooled client for ordinary calls to every service. trust_env=False: an HTTP proxy
+    configured for the machine must not sit between the gateway and its services."""
+    return _client(settings, settings.upstream_max_connections, settings.upstream_max_keepalive_connections)
+
+
+def make_long_poll_client(settings: Settings) -> httpx.AsyncClient:
+    """The pool for long-polls only (see ``is_long_poll``)."""
+    return _client(settings, settings.long_poll_max_connections, settings.long_poll_max_keepalive_connections)
+
+
+def _client(settings: Settings, max_connections: int, max_keepalive: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=timeout(settings),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30),
+        limits=httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive,
+            keepalive_expiry=settings.upstream_keepalive_seconds,
+        ),
         trust_env=False,
         follow_redirects=False,
     )
+
+
+def is_long_poll(request: Request) -> bool:
+    """``GET /bookings/{id}?wait=S`` may hold its connection for S seconds."""
+    return request.method == "GET" and "wait" in request.query_params
 
 
 def timeout(settings: Settings, read: float | None = None) -> httpx.Timeout:
@@ -42,7 +60,7 @@ def timeout(settings: Settings, read: float | None = None) -> httpx.Timeout:
 def read_timeout_for(request: Request, settings: Settings) -> float:
     """A booking asked for with ?wait=S is allowed to take S seconds (at most the service's
     maximum) plus the usual margin."""
-    if request.method == "GET" and "wait" in request.query_params:
+    if is_long_poll(request):
         try:
             wait = float(request.query_params["wait"])
         except ValueError:
@@ -54,6 +72,52 @@ def read_timeout_for(request: Request, settings: Settings) -> float:
 
 def unavailable(service: str) -> JSONResponse:
     return JSONResponse({"detail": f"the {service} service is unavailable"}, status_code=503)
+
+
+def may_retry(request: Request) -> bool:
+    """Whether sending the request twice does no harm."""
+    return request.method in ("GET", "HEAD") or "idempotency-key" in request.headers
+
+
+async def send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    content: bytes | None,
+    headers: dict[str, str],
+    timeout: httpx.Timeout,
+    retry: bool,
+) -> httpx.Response:
+    """One request to a service. With ``retry``, a request that fails on a connection taken
+    from the pool before any answer arrived is sent once more at once: the service may have
+    closed that idle connection just as the request went out, which says nothing about the
+    service. A failure on a fresh connection, a timeout or a broken answer is final."""
+    seen = _Trace()
+    try:
+        return await client.request(method, url, content=content, headers=headers, timeout=timeout, extensions={"trace": seen})
+    except (httpx.RemoteProtocolError, httpx.ReadError):
+        if not retry or seen.new_connection or seen.answer_started:
+            raise
+    log.info("%s %s again: the service closed a pooled connection before answering", method, url)
+    return await client.request(method, url, content=content, headers=headers, timeout=timeout)
+
+
+class _Trace:
+    """What httpcore reports of one request: whether it opened a new connection, and whether
+    the answer's head arrived."""
+
+    __slots__ = ("answer_started", "new_connection")
+
+    def __init__(self) -> None:
+        self.new_connection = False
+        self.answer_started = False
+
+    async def __call__(self, event: str, info: dict[str, object]) -> None:
+        if event == "connection.connect_tcp.started":
+            self.new_connection = True
+        elif event == "http11.receive_response_headers.complete":
+            self.answer_started = True
 
 
 async def forward(
@@ -78,12 +142,14 @@ async def forward(
     if query:
         url += "?" + query
     try:
-        upstream = await client.request(
+        upstream = await send(
+            client,
             request.method,
             url,
             content=body or None,
             headers=headers,
             timeout=timeout(settings, read_timeout_for(request, settings)),
+            retry=may_retry(request),
         )
     except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
         log.warning("%s service unavailable for %s %s: %s", service, request.method, request.url.path, type(exc).__name__)

@@ -28,10 +28,26 @@ class Settings(ServiceSettings):
     buyers_url: str = "http://127.0.0.1:8003"
     connect_timeout_seconds: float = 2.0
     read_timeout_seconds: float = 10.0
+    # connections to the services for ordinary calls; a call waits at most
+    # connect_timeout_seconds for a free one
+    upstream_max_connections: int = 500
+    upstream_max_keepalive_connections: int = 200
+    # long-polls (GET …?wait=S) hold a connection for up to S seconds: a pool of their own, so
+    # that a rush of them never makes ordinary calls wait for a connection
+    long_poll_max_connections: int = 1000
+    long_poll_max_keepalive_connections: int = 200
+    # below the services' keep-alive (uvicorn's timeout_keep_alive, 75 s in nyprod_kit.runtime),
+    # so the gateway drops an idle connection before a service closes it under a request
+    upstream_keepalive_seconds: float = 20.0
     # GET /bookings/{id}?wait=S may wait up to 30 s in the prospects service
     max_wait_seconds: float = 30.0
 
     max_body_bytes: int = 1024 * 1024
+
+    # each call checks its user's role and token version; they are kept this many seconds per
+    # process. A change made through this process counts at once, one made through another
+    # replica after at most this long. 0: every call reads the users table.
+    user_cache_seconds: float = 5.0
 
     stream_queue_size: int = 256
     stream_heartbeat_seconds: float = 15.0

@@ -24,7 +24,7 @@ from .. import handlers
 from ..db.uow import BuyersUnitOfWork
 
 
-def register(broker: KafkaBroker, uow_factory: Callable[[], BuyersUnitOfWork], *, group_id: str, max_attempts: int) -> None:
+def register(broker: KafkaBroker, uow_factory: Callable[[], BuyersUnitOfWork], *, group_id: str, max_attempts: int, workers: int = 1) -> None:
     def bind(fn):  # noqa: ANN001, ANN202
         async def handle(event) -> None:  # noqa: ANN001
             await fn(event, uow_factory())
@@ -37,6 +37,7 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], BuyersUnitOfWork], *
         topics.UNITS,
         group_id=group_id,
         max_attempts=max_attempts,
+        workers=workers,
         handlers={
             BookingRequested: bind(handlers.on_booking_requested),
             BookingConfirmed: bind(handlers.on_booking_confirmed),

@@ -1,5 +1,9 @@
 """Who is asking: the bearer token (or ``?access_token=`` for the live stream, since a browser's
-EventSource cannot send headers), checked against the users as they are now."""
+EventSource cannot send headers), checked against the users as they are now (give or take the
+user cache's few seconds for changes made through another gateway replica).
+
+The getters of app state are ``async def`` although they await nothing: FastAPI runs a plain
+``def`` dependency in its thread pool, a thread hand-off on every request for no gain."""
 
 from __future__ import annotations
 
@@ -12,14 +16,19 @@ from ..db.uow import GatewayUnitOfWork
 from ..domain import may
 from ..settings import Settings
 from ..security import TokenClaims
+from ..user_cache import UserCache
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_uow(request: Request) -> GatewayUnitOfWork:
+async def get_uow(request: Request) -> GatewayUnitOfWork:
     return request.app.state.uow_factory()
+
+
+async def get_user_cache(request: Request) -> UserCache:
+    return request.app.state.user_cache
 
 
 def unauthorized(detail: str, *, invalid: bool = False) -> HTTPException:
@@ -38,12 +47,12 @@ def _bearer(request: Request) -> str | None:
 async def _authenticate(request: Request, token: str | None) -> TokenClaims:
     if token is None:
         raise unauthorized("not logged in")
-    settings = get_settings(request)
+    state = request.app.state
     try:
-        claims = security.read_token(token, secret_key=settings.secret_key)
+        claims = state.tokens.read(token)
     except security.InvalidToken:
         raise unauthorized("the token is invalid or has expired", invalid=True) from None
-    current = await handlers.current_claims(get_uow(request), claims)
+    current = await handlers.current_claims(state.uow_factory(), claims, state.user_cache)
     if current is None:
         raise unauthorized("the token is no longer valid", invalid=True)
     return current
@@ -67,5 +76,6 @@ User = Annotated[TokenClaims, Depends(current_user)]
 Admin = Annotated[TokenClaims, Depends(admin)]
 Uow = Annotated[GatewayUnitOfWork, Depends(get_uow)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
+CachedUsers = Annotated[UserCache, Depends(get_user_cache)]
 
-__all__ = ["Admin", "AppSettings", "Uow", "User", "current_user", "stream_user"]
+__all__ = ["Admin", "AppSettings", "CachedUsers", "Uow", "User", "current_user", "stream_user"]

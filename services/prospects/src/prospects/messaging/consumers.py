@@ -23,7 +23,7 @@ from ..waiting import BookingWaiters
 SETTLING = (BookingConfirmed, BookingRejected, BookingCancelled)
 
 
-def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork], group_id: str, max_attempts: int) -> None:
+def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork], group_id: str, max_attempts: int, workers: int = 1) -> None:
     """The saga's answers from units and buyers, and the unit copy."""
 
     def bind(fn):  # noqa: ANN001, ANN202
@@ -38,6 +38,7 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork]
         topics.BUYERS,
         group_id=group_id,
         max_attempts=max_attempts,
+        workers=workers,
         handlers={
             UnitChanged: bind(handlers.on_unit_changed),
             UnitReserved: bind(handlers.on_unit_reserved),

@@ -14,7 +14,7 @@ from nyprod_kit.consumer import subscribe
 from .. import handlers
 from ..db.uow import UnitsUnitOfWork
 
-def register(broker: KafkaBroker, uow_factory: Callable[[], UnitsUnitOfWork], *, group_id: str, max_attempts: int) -> None:
+def register(broker: KafkaBroker, uow_factory: Callable[[], UnitsUnitOfWork], *, group_id: str, max_attempts: int, workers: int = 1) -> None:
     def bind(fn):  # noqa: ANN001, ANN202
         async def handle(event) -> None:  # noqa: ANN001
             await fn(event, uow_factory())
@@ -27,6 +27,7 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], UnitsUnitOfWork], *,
         topics.BUYERS,
         group_id=group_id,
         max_attempts=max_attempts,
+        workers=workers,
         handlers={
             BookingRequested: bind(handlers.on_booking_requested),
             BookingRejected: bind(handlers.on_booking_rejected),

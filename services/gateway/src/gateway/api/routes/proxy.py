@@ -25,7 +25,7 @@ async def forward(request: Request, path: str) -> Response:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"the {user.role.value} role may only read")
     state = request.app.state
     return await proxy.forward(
-        state.http,
+        state.long_poll_http if proxy.is_long_poll(request) else state.http,
         request,
         service=service,
         base_url=state.settings.service_urls()[service],
