@@ -59,6 +59,7 @@ class OffsetCommitter:
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(self._interval)
+        self._timer = None
         await self.flush()
 
     async def flush(self) -> None:
@@ -67,8 +68,20 @@ class OffsetCommitter:
         for consumer, positions in offsets.items():
             try:
                 await consumer.commit({tp: OffsetAndMetadata(off, "") for tp, off in positions.items()})
-            except Exception as exc:  # a rebalance took the partition away: its new owner redelivers
-                log.info("offset commit skipped (%s: %s); the messages will be redelivered", type(exc).__name__, exc)
+            except Exception as exc:
+                # During a rebalance the commit is refused: keep the offsets of partitions this
+                # consumer still owns and try again shortly; a partition that moved to another
+                # consumer is redelivered there from its last commit (the inbox absorbs it).
+                owned = consumer.assignment()
+                kept = self._offsets.setdefault(consumer, {})
+                for tp, off in positions.items():
+                    if tp in owned and tp not in kept:
+                        kept[tp] = off
+                if not kept:
+                    del self._offsets[consumer]
+                log.info("offset commit deferred (%s: %s)", type(exc).__name__, exc)
+        if any(self._offsets.values()) and (self._timer is None or self._timer.done()):
+            self._timer = asyncio.create_task(self._flush_later())
 
 
 def subscribe(

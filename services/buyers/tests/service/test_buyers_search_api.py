@@ -34,6 +34,7 @@ async def family(service, make):
         booked[key] = requested
     for requested in booked.values():
         await service.events.wait_for(UnitBuyersChanged, unit_id=requested.unit_id)
+    await service.settled()  # the unit's name comes on another topic, handled by another worker
     return {"token": token, "people": people, "booked": booked, "unit_id": unit_id}
 
 
