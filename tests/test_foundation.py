@@ -111,7 +111,7 @@ async def _ready(client) -> bool:
 @pytest.fixture
 def second_broker(tmp_path):
     """A broker of this test's own, so stopping it disturbs no other test."""
-    env = {**os.environ, "NYPROD_RUN_DIR": str(tmp_path / "run"), "KAFKA_PORT": "19092", "KAFKA_CONTROLLER_PORT": "19093"}
+    env = {**{k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}, "NYPROD_RUN_DIR": str(tmp_path / "run"), "KAFKA_PORT": "19092", "KAFKA_CONTROLLER_PORT": "19093"}
     script = ROOT / "deploy/local/kafka.sh"
 
     def start() -> None:

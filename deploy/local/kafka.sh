@@ -2,7 +2,8 @@
 # Runs the official Apache Kafka broker (KRaft, one node acting as broker and controller)
 # from Maven Central jars with the machine's Java 17 — no Docker needed.
 #   kafka.sh start | stop | status
-# Env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), NYPROD_RUN_DIR (<repo>/.run)
+# Env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), NYPROD_RUN_DIR (<repo>/.run);
+# with KAFKA_BOOTSTRAP_SERVERS set, `start` does nothing: the user's broker is used.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 HERE="$ROOT/deploy/local/kafka"
@@ -48,6 +49,10 @@ start() {
   echo $! > "$PIDFILE"
   for _ in $(seq 1 120); do
     if grep -q "Kafka Server started" "$RUN/logs/server.log" 2>/dev/null && port_open "$PORT"; then
+      # the log line and an open port are not enough: wait until a message goes in and comes out
+      if [[ -x "$ROOT/.venv/bin/python" ]] && ! "$ROOT/.venv/bin/python" "$ROOT/deploy/local/kafka_ready.py" "127.0.0.1:$PORT" 60; then
+        exit 1
+      fi
       log "started (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"; return
     fi
     running || { log "broker exited; see $RUN/logs/kafka.out and server.log"; tail -5 "$RUN/logs/kafka.out" >&2; exit 1; }
@@ -65,7 +70,9 @@ stop() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  start)
+    if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then log "using KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS (no local broker)"; exit 0; fi
+    start ;;
   stop) stop ;;
   status) if running; then echo "running (pid $(cat "$PIDFILE"))"; else echo "stopped"; exit 1; fi ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;

@@ -59,7 +59,9 @@ stop() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  start)
+    if [[ -n "${NYPROD_TEST_POSTGRES_URL:-}${NYPROD_POSTGRES_URL:-}" ]]; then log "using the PostgreSQL server the environment names"; exit 0; fi
+    start ;;
   stop) stop ;;
   status) if running; then echo running; else echo stopped; exit 1; fi ;;
   url) echo "postgresql+asyncpg://postgres@127.0.0.1:$PORT" ;;

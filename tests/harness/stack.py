@@ -58,8 +58,9 @@ class Stack:
         await self.wait_ready(name)
 
     def _kafka_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
         return {
-            **os.environ,
+            **env,
             "NYPROD_RUN_DIR": str(self.tmp / "run"),
             "KAFKA_PORT": str(self.ports["kafka"]),
             "KAFKA_CONTROLLER_PORT": str(self.ports["kafka-controller"]),

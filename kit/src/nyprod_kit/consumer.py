@@ -182,3 +182,15 @@ async def _dead_letter(broker: KafkaBroker, message, error: str) -> bool:  # noq
         await message.nack()
         await asyncio.sleep(1)
         return False
+
+
+def with_unit_of_work(uow_factory: Callable[[], object], handlers: Mapping[type[Event], Callable]) -> dict[type[Event], Handler]:
+    """Adapts handlers of the form ``fn(event, uow)`` to the consumer: a fresh unit of work each."""
+
+    def bind(fn: Callable) -> Handler:
+        async def handle(event: Event) -> None:
+            await fn(event, uow_factory())
+
+        return handle
+
+    return {event_type: bind(fn) for event_type, fn in handlers.items()}

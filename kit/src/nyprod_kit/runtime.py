@@ -123,3 +123,19 @@ def serve(settings: ServiceSettings, build_app: Callable[[ServiceSettings], Fast
         # longer than the gateway keeps idle upstream connections, so it never reuses a closed one
         timeout_keep_alive=75,
     )
+
+
+def main(settings: ServiceSettings, build_app: Callable[[ServiceSettings], FastAPI], migrations: Path) -> None:
+    """A service's command line: ``python -m <service>`` serves it, ``… migrate`` only migrates."""
+    if sys.argv[1:] == ["migrate"]:
+
+        async def migrate() -> None:
+            engine = make_engine(settings.database_url)
+            try:
+                await upgrade_to_head(engine, migrations)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(migrate())
+        return
+    serve(settings, build_app)

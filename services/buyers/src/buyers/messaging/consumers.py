@@ -18,19 +18,13 @@ from contracts.booking import (
 from contracts.units import UnitChanged
 from faststream.kafka import KafkaBroker
 
-from nyprod_kit.consumer import subscribe
+from nyprod_kit.consumer import subscribe, with_unit_of_work
 
 from .. import handlers
 from ..db.uow import BuyersUnitOfWork
 
 
 def register(broker: KafkaBroker, uow_factory: Callable[[], BuyersUnitOfWork], *, group_id: str, max_attempts: int, workers: int = 1) -> None:
-    def bind(fn):  # noqa: ANN001, ANN202
-        async def handle(event) -> None:  # noqa: ANN001
-            await fn(event, uow_factory())
-
-        return handle
-
     subscribe(
         broker,
         topics.PROSPECTS,
@@ -38,15 +32,18 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], BuyersUnitOfWork], *
         group_id=group_id,
         max_attempts=max_attempts,
         workers=workers,
-        handlers={
-            BookingRequested: bind(handlers.on_booking_requested),
-            BookingConfirmed: bind(handlers.on_booking_confirmed),
-            BookingRejected: bind(handlers.on_booking_rejected),
-            BookingCancelled: bind(handlers.on_booking_cancelled),
-            CoBuyerAdded: bind(handlers.on_co_buyer_added),
-            CoBuyerRemoved: bind(handlers.on_co_buyer_removed),
-            ProspectChanged: bind(handlers.on_prospect_changed),
-            ProspectErased: bind(handlers.on_prospect_erased),
-            UnitChanged: bind(handlers.on_unit_changed),
-        },
+        handlers=with_unit_of_work(
+            uow_factory,
+            {
+                BookingRequested: handlers.on_booking_requested,
+                BookingConfirmed: handlers.on_booking_confirmed,
+                BookingRejected: handlers.on_booking_rejected,
+                BookingCancelled: handlers.on_booking_cancelled,
+                CoBuyerAdded: handlers.on_co_buyer_added,
+                CoBuyerRemoved: handlers.on_co_buyer_removed,
+                ProspectChanged: handlers.on_prospect_changed,
+                ProspectErased: handlers.on_prospect_erased,
+                UnitChanged: handlers.on_unit_changed,
+            },
+        ),
     )

@@ -14,7 +14,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import DefaultSubscriber
 
-from nyprod_kit.consumer import subscribe
+from nyprod_kit.consumer import subscribe, with_unit_of_work
 
 from .. import handlers
 from ..db.uow import ProspectsUnitOfWork
@@ -25,13 +25,6 @@ SETTLING = (BookingConfirmed, BookingRejected, BookingCancelled)
 
 def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork], group_id: str, max_attempts: int, workers: int = 1) -> None:
     """The saga's answers from units and buyers, and the unit copy."""
-
-    def bind(fn):  # noqa: ANN001, ANN202
-        async def handle(event) -> None:  # noqa: ANN001
-            await fn(event, uow_factory())
-
-        return handle
-
     subscribe(
         broker,
         topics.UNITS,
@@ -39,14 +32,17 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork]
         group_id=group_id,
         max_attempts=max_attempts,
         workers=workers,
-        handlers={
-            UnitChanged: bind(handlers.on_unit_changed),
-            UnitReserved: bind(handlers.on_unit_reserved),
-            UnitReservationRejected: bind(handlers.on_unit_reservation_rejected),
-            UnitReleased: bind(handlers.on_unit_released),
-            BuyerCreated: bind(handlers.on_buyer_created),
-            BuyerCreationFailed: bind(handlers.on_buyer_creation_failed),
-        },
+        handlers=with_unit_of_work(
+            uow_factory,
+            {
+                UnitChanged: handlers.on_unit_changed,
+                UnitReserved: handlers.on_unit_reserved,
+                UnitReservationRejected: handlers.on_unit_reservation_rejected,
+                UnitReleased: handlers.on_unit_released,
+                BuyerCreated: handlers.on_buyer_created,
+                BuyerCreationFailed: handlers.on_buyer_creation_failed,
+            },
+        ),
     )
 
 

@@ -9,18 +9,13 @@ from contracts.booking import BookingCancelled, BookingRejected, BookingRequeste
 from contracts.buyers import UnitBuyersChanged
 from faststream.kafka import KafkaBroker
 
-from nyprod_kit.consumer import subscribe
+from nyprod_kit.consumer import subscribe, with_unit_of_work
 
 from .. import handlers
 from ..db.uow import UnitsUnitOfWork
 
+
 def register(broker: KafkaBroker, uow_factory: Callable[[], UnitsUnitOfWork], *, group_id: str, max_attempts: int, workers: int = 1) -> None:
-    def bind(fn):  # noqa: ANN001, ANN202
-        async def handle(event) -> None:  # noqa: ANN001
-            await fn(event, uow_factory())
-
-        return handle
-
     subscribe(
         broker,
         topics.PROSPECTS,
@@ -28,10 +23,13 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], UnitsUnitOfWork], *,
         group_id=group_id,
         max_attempts=max_attempts,
         workers=workers,
-        handlers={
-            BookingRequested: bind(handlers.on_booking_requested),
-            BookingRejected: bind(handlers.on_booking_rejected),
-            BookingCancelled: bind(handlers.on_booking_cancelled),
-            UnitBuyersChanged: bind(handlers.on_unit_buyers_changed),
-        },
+        handlers=with_unit_of_work(
+            uow_factory,
+            {
+                BookingRequested: handlers.on_booking_requested,
+                BookingRejected: handlers.on_booking_rejected,
+                BookingCancelled: handlers.on_booking_cancelled,
+                UnitBuyersChanged: handlers.on_unit_buyers_changed,
+            },
+        ),
     )
