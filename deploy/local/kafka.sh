@@ -18,7 +18,7 @@ log() { echo "kafka: $*" >&2; }
 fetch_jars() {
   if ls "$LIB"/kafka_2.13-*.jar >/dev/null 2>&1; then return; fi
   command -v java >/dev/null || { log "java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
-  command -v mvn >/dev/null || { log "installing maven"; apt-get install -y -q maven >/dev/null; }
+  command -v mvn >/dev/null || { log "installing maven"; apt-get update -q >/dev/null && apt-get install -y -q maven >/dev/null; }
   log "resolving broker jars from Maven Central into $LIB"
   mvn -B -q -f "$HERE/pom.xml" org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory="$LIB"
