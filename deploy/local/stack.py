@@ -122,7 +122,15 @@ def load_demo(gateway_url: str) -> None:
     subprocess.run([PY, ROOT / "deploy/local/demo_data.py", gateway_url], check=True)
 
 
+def _stop_on(signum, _frame) -> None:  # noqa: ANN001
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    # Ctrl-C and a plain `kill` both stop everything cleanly, even where SIGINT was inherited
+    # as ignored (a background job of a non-interactive shell)
+    signal.signal(signal.SIGINT, _stop_on)
+    signal.signal(signal.SIGTERM, _stop_on)
     parser = argparse.ArgumentParser()
     parser.add_argument("command", choices=["run", "up", "down", "status"])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default=os.environ.get("DB") or "sqlite")
@@ -146,6 +154,7 @@ def main() -> None:
     svcs = services(args.db, pg_url=pg_url)
     base_env = {"GATEWAY_LOCAL_MODE": "true", "PYTHONUNBUFFERED": "1"}
     procs: dict[str, subprocess.Popen] = {}
+    tail: subprocess.Popen | None = None
     detached = args.command == "up"
     for svc in svcs:
         procs[svc.name] = spawn(svc, RUN / "logs" / f"{svc.name}.log", base_env)
@@ -162,12 +171,14 @@ def main() -> None:
         tail = subprocess.Popen(["tail", "-n", "0", "-F", *[str(RUN / "logs" / f"{s.name}.log") for s in svcs]])
         while all(p.poll() is None for p in procs.values()):
             time.sleep(0.5)
-        tail.terminate()
         dead = [n for n, p in procs.items() if p.poll() is not None]
         raise SystemExit(f"stack: {', '.join(dead)} stopped; see {RUN / 'logs'}")
     except KeyboardInterrupt:
         print("\nstopping…")
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        if tail is not None:
+            tail.terminate()
         if not detached or sys.exc_info()[0] is not None:
             stop_pids()
             for p in procs.values():
