@@ -49,8 +49,9 @@ async def test_seed_workflow_books_rejects_cancels_and_keeps_every_view_in_step(
     await eventually(lambda: unit_shows_buyers(u1["id"], ["Anna"]), "Anna on the unit card")
 
     async def bookable(prospect_id, unit_id, expected):
-        interests = {i["unit_id"]: i for i in (await card(api, prospect_id))["interests"]}
-        return interests[unit_id]["bookable"] is expected and interests[unit_id]["unit_status"] == ("available" if expected else interests[unit_id]["unit_status"])
+        interest = {i["unit_id"]: i for i in (await card(api, prospect_id))["interests"]}[unit_id]
+        # bookable exactly when the unit is available
+        return interest["bookable"] is expected and (interest["unit_status"] == "available") is expected
 
     await eventually(lambda: bookable(bjorn["id"], u1["id"], False), "BOKA greyed out on Björn's card")
 

@@ -4,6 +4,7 @@ readiness follows the real state of the database and the broker."""
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import uuid
@@ -12,10 +13,16 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from contracts import topics
+from contracts.units import UnitReserved
+from harness.kafka_tools import read_all
+from sqlalchemy import MetaData, inspect
 
-from nyprod_kit.db import make_engine
+from nyprod_kit.db import make_engine, make_sessionmaker
+from nyprod_kit.kafka import ensure_topics, make_broker
 from nyprod_kit.migrations import upgrade_to_head
+from nyprod_kit.outbox import OutboxRelay, unsent_count
+from nyprod_kit.tables import inbox_table, outbox_table
 from nyprod_kit.testing import (
     create_postgres_database,
     drop_postgres_database,
@@ -25,7 +32,7 @@ from nyprod_kit.testing import (
     start_group_at_end,
     wait_until,
 )
-from contracts import topics
+from nyprod_kit.uow import UnitOfWork
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ["units", "prospects", "buyers", "gateway"]
@@ -139,6 +146,40 @@ async def test_readyz_is_503_when_the_broker_is_down_and_200_when_it_is_back(sec
         assert resp.json()["checks"]["kafka"] == "down"
         start()
         await wait_until(lambda: _ready(client), timeout=30, message="ready again")
+
+
+async def test_event_committed_while_the_broker_is_down_is_published_when_it_is_back(second_broker, tmp_path):
+    """Nothing lost: the outbox row waits out a broker outage and the relay's sweep sends it."""
+    start, stop, bootstrap = second_broker
+    md = MetaData()
+    outbox, inbox = outbox_table(md), inbox_table(md)
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/outage.db")
+    async with engine.begin() as conn:
+        await conn.run_sync(md.create_all)
+    await ensure_topics(bootstrap)
+    broker = make_broker(bootstrap, "outage-test")
+    await broker.start()
+    relay = OutboxRelay(engine, outbox, broker, sweep_seconds=0.5)
+    await relay.start()
+    event = UnitReserved(unit_id=uuid.uuid4(), booking_id=uuid.uuid4())
+    try:
+        stop()
+        async with UnitOfWork(make_sessionmaker(engine), outbox, inbox, relay) as uow:
+            uow.publish(event)
+            await uow.commit()
+        assert await unsent_count(engine, outbox) == 1
+        start()
+        await wait_until(lambda: _all_sent(engine, outbox), timeout=60, interval=0.5, message="the relay to send the row")
+        records = await read_all(bootstrap, topics.UNITS)
+        assert str(event.event_id) in {json.loads(r.value)["event_id"] for r in records}
+    finally:
+        await relay.stop()
+        await broker.stop()
+        await engine.dispose()
+
+
+async def _all_sent(engine, outbox) -> bool:  # noqa: ANN001
+    return await unsent_count(engine, outbox) == 0
 
 
 def test_service_start_ends_with_one_clear_line_when_the_broker_is_unreachable(tmp_path):

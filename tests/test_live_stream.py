@@ -39,14 +39,12 @@ async def test_two_agents_see_the_unit_turn_booked_and_the_booking_confirmed(api
         booking = await api.book(prospect["id"], unit["id"])
         for events, _ in agents:
             await wait_until(
-                lambda events=events: asyncio.sleep(0, ("unit.status", unit["id"], "booked") in [(n, d.get("unit_id"), d.get("status")) for n, d in events]),
+                lambda events=events: ("unit.status", unit["id"], "booked") in [(n, d.get("unit_id"), d.get("status")) for n, d in events],
                 timeout=5,
                 message="unit.status booked",
             )
             await wait_until(
-                lambda events=events: asyncio.sleep(
-                    0, ("booking.status", booking["booking_id"], "confirmed") in [(n, d.get("booking_id"), d.get("status")) for n, d in events]
-                ),
+                lambda events=events: ("booking.status", booking["booking_id"], "confirmed") in [(n, d.get("booking_id"), d.get("status")) for n, d in events],
                 timeout=5,
                 message="booking.status confirmed",
             )

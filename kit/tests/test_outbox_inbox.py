@@ -113,7 +113,7 @@ async def test_event_is_published_after_commit_and_applied_once_when_delivered_t
             await sender_broker.publish(committed.to_bytes(), topic=topic, key=committed.key.encode())
             marker = ParcelSent(parcel_id=uuid.uuid4(), label="marker")
             await sender_broker.publish(marker.to_bytes(), topic=topic, key=committed.key.encode())
-            await wait_until(lambda: asyncio.sleep(0, marker.parcel_id in applied_effects), timeout=15, message="the marker")
+            await wait_until(lambda: marker.parcel_id in applied_effects, timeout=15, message="the marker")
 
             async with r_engine.connect() as c:
                 # the topic is shared with the other database's run: look at this run's parcels only
@@ -152,7 +152,7 @@ async def test_poison_message_goes_to_dead_letter_topic_and_the_consumer_moves_o
         for body in (not_json, failing.to_bytes(), after.to_bytes()):
             await broker.publish(body, topic=topic, key=str(key).encode())
 
-        await wait_until(lambda: asyncio.sleep(0, after.label in handled), timeout=15, message="the good message after the poison")
+        await wait_until(lambda: after.label in handled, timeout=15, message="the good message after the poison")
 
         dead: list = []
 

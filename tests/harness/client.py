@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -42,8 +43,6 @@ class Api:
             resp = await self.http.post("/prospects", json=body)
             if resp.status_code != 404:
                 break
-            import asyncio
-
             await asyncio.sleep(0.1)
         assert resp.status_code == 201, resp.text
         return resp.json()

@@ -21,14 +21,15 @@ class Paging(BaseModel):
     offset: int
 
 
-def paging(
+# dependencies are async: FastAPI runs a plain def dependency in its thread pool, per request
+async def paging(
     limit: Annotated[int, Query(ge=1, le=500, description="page size, at most 500")] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Paging:
     return Paging(limit=limit, offset=offset)
 
 
-def acting_user(x_nyprod_user: Annotated[str | None, Header(max_length=100)] = None) -> str | None:
+async def acting_user(x_nyprod_user: Annotated[str | None, Header(max_length=100)] = None) -> str | None:
     """The logged-in user's name, passed on by the gateway, for history records."""
     return x_nyprod_user
 

@@ -1,14 +1,29 @@
-"""Writes a new Alembic revision from a service's metadata (compared with an empty SQLite
-database plus the existing revisions): python -m nyprod_kit.autogen units.db.models "msg" 0002"""
-import sys, importlib
+"""Writes a service's next Alembic revision from its models, compared with what the existing
+revisions build on an empty SQLite database:
+
+    python -m nyprod_kit.autogen units.db.models "add a column" 0002
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine
-mod = importlib.import_module(sys.argv[1])
-msg = sys.argv[2]; rev = sys.argv[3]
-eng = create_engine("sqlite://")
-cfg = Config(); cfg.set_main_option("script_location", str(mod.MIGRATIONS))
-with eng.begin() as conn:
-    cfg.attributes["connection"] = conn
-    cfg.attributes["target_metadata"] = mod.metadata
-    command.revision(cfg, message=msg, autogenerate=True, rev_id=rev)
+
+from .migrations import alembic_config
+
+
+def main(models_module: str, message: str, revision_id: str) -> None:
+    models = importlib.import_module(models_module)
+    cfg = alembic_config(models.MIGRATIONS)
+    with create_engine("sqlite://").begin() as conn:
+        cfg.attributes["connection"] = conn
+        cfg.attributes["target_metadata"] = models.metadata
+        command.upgrade(cfg, "head")
+        command.revision(cfg, message=message, autogenerate=True, rev_id=revision_id)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])

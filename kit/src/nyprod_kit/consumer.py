@@ -7,11 +7,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from aiokafka import TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 from contracts import topics
 from contracts.envelope import Event
 from contracts.registry import UndecodableEvent, decode
-from aiokafka import TopicPartition
-from aiokafka.structs import OffsetAndMetadata
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage

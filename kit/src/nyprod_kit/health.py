@@ -19,7 +19,7 @@ def health_router() -> APIRouter:
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
         state = request.app.state
-        checks = {"database": await _database_ok(state.engine), "kafka": await _kafka_ok(state.broker)}
+        checks = {"database": await database_ok(state.engine), "kafka": await kafka_ok(state.broker)}
         ready = all(checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": {k: "ok" if v else "down" for k, v in checks.items()}},
@@ -29,7 +29,7 @@ def health_router() -> APIRouter:
     return router
 
 
-async def _database_ok(engine) -> bool:  # noqa: ANN001
+async def database_ok(engine) -> bool:  # noqa: ANN001
     try:
         async with asyncio.timeout(2):
             async with engine.connect() as conn:
@@ -39,7 +39,7 @@ async def _database_ok(engine) -> bool:  # noqa: ANN001
         return False
 
 
-async def _kafka_ok(broker) -> bool:  # noqa: ANN001
+async def kafka_ok(broker) -> bool:  # noqa: ANN001
     try:
         return bool(await broker.ping(timeout=2))
     except Exception:

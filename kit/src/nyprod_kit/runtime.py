@@ -73,6 +73,20 @@ def redact(url: str) -> str:
         return "<unparseable URL>"
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception as one line for a start-up error: its type and the first line of its text."""
+    text_ = str(exc)
+    return f"{type(exc).__name__}: {text_.splitlines()[0] if text_ else 'timeout'}"
+
+
+async def migrate(database_url: str, migrations: Path) -> None:
+    engine = make_engine(database_url)
+    try:
+        await upgrade_to_head(engine, migrations)
+    finally:
+        await engine.dispose()
+
+
 async def preflight(settings: ServiceSettings) -> str | None:
     """Returns a one-line error when the database or Kafka cannot be reached, else None."""
     name = settings.service_name
@@ -85,14 +99,14 @@ async def preflight(settings: ServiceSettings) -> str | None:
             async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
     except Exception as exc:
-        return f"{name}: cannot reach database {redact(settings.database_url)}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'timeout'}"
+        return f"{name}: cannot reach database {redact(settings.database_url)}: {first_line(exc)}"
     finally:
         await engine.dispose()
     try:
         async with asyncio.timeout(settings.startup_timeout_seconds):
             await ensure_topics(settings.kafka_bootstrap_servers)
     except Exception as exc:
-        return f"{name}: cannot reach Kafka at {settings.kafka_bootstrap_servers}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'timeout'}"
+        return f"{name}: cannot reach Kafka at {settings.kafka_bootstrap_servers}: {first_line(exc)}"
     return None
 
 
@@ -128,14 +142,6 @@ def serve(settings: ServiceSettings, build_app: Callable[[ServiceSettings], Fast
 def main(settings: ServiceSettings, build_app: Callable[[ServiceSettings], FastAPI], migrations: Path) -> None:
     """A service's command line: ``python -m <service>`` serves it, ``… migrate`` only migrates."""
     if sys.argv[1:] == ["migrate"]:
-
-        async def migrate() -> None:
-            engine = make_engine(settings.database_url)
-            try:
-                await upgrade_to_head(engine, migrations)
-            finally:
-                await engine.dispose()
-
-        asyncio.run(migrate())
+        asyncio.run(migrate(settings.database_url, migrations))
         return
     serve(settings, build_app)

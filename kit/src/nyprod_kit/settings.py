@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,8 +28,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "info"
     # Kafka consumer group; defaults to the service name. Tests running several instances of one
     # service against one broker give each its own group.
-    consumer_group: str | None = None
+    consumer_group: str = ""
 
-    @property
-    def group_id(self) -> str:
-        return self.consumer_group or self.service_name
+    @model_validator(mode="after")
+    def _group_defaults_to_the_service(self) -> ServiceSettings:
+        self.consumer_group = self.consumer_group or self.service_name
+        return self

@@ -8,6 +8,7 @@ starts them (testcontainers when a Docker engine answers, else the local launche
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import time
 import uuid
@@ -78,17 +79,20 @@ async def running(app: FastAPI, base_url: str = "http://service") -> AsyncIterat
 
 
 async def wait_until(
-    probe: Callable[[], Awaitable[T]],
+    probe: Callable[[], Awaitable[T] | T],
     *,
     timeout: float = 10.0,
     interval: float = 0.05,
     message: str = "condition",
 ) -> T:
-    """Polls ``probe`` until it returns something truthy; fails with ``message`` at the deadline."""
+    """Polls ``probe`` (a plain or an async function) until it returns something truthy; fails
+    with ``message`` at the deadline."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while True:
-        last = await probe()
+        last = probe()
+        if inspect.isawaitable(last):
+            last = await last
         if last:
             return last
         if time.monotonic() > deadline:

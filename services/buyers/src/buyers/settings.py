@@ -9,6 +9,3 @@ class Settings(ServiceSettings):
     service_name: str = "buyers"
     database_url: str = "sqlite+aiosqlite:///./.run/buyers.db"
     port: int = 8003
-    # Kafka consumer group; replicas of one deployment share it. Separate instances that must
-    # each see every event (e.g. two test runs against one broker) set their own.
-    consumer_group: str = "buyers"

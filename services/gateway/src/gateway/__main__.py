@@ -10,21 +10,13 @@ import sys
 
 from nyprod_kit.db import make_engine, make_sessionmaker
 from nyprod_kit.migrations import upgrade_to_head
-from nyprod_kit.runtime import configure_logging, preflight, serve
+from nyprod_kit.runtime import configure_logging, first_line, migrate, preflight, serve
 
 from . import handlers
 from .db.models import MIGRATIONS
 from .db.uow import GatewayUnitOfWork
 from .main import build_app, ensure_sqlite_directory
 from .settings import Settings
-
-
-async def migrate(settings: Settings) -> None:
-    engine = make_engine(settings.database_url)
-    try:
-        await upgrade_to_head(engine, MIGRATIONS)
-    finally:
-        await engine.dispose()
 
 
 async def gateway_preflight(settings: Settings) -> str | None:
@@ -43,7 +35,7 @@ async def gateway_preflight(settings: Settings) -> str | None:
     except handlers.StartupRefused as exc:
         return f"gateway: {exc}"
     except Exception as exc:
-        return f"gateway: cannot prepare the users database: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return f"gateway: cannot prepare the users database: {first_line(exc)}"
     finally:
         await engine.dispose()
     return None
@@ -53,7 +45,7 @@ def main() -> None:
     settings = Settings()
     if sys.argv[1:] == ["migrate"]:
         ensure_sqlite_directory(settings.database_url)
-        asyncio.run(migrate(settings))
+        asyncio.run(migrate(settings.database_url, MIGRATIONS))
         return
     configure_logging(settings.log_level)
     # one line per forwarded call would drown the log

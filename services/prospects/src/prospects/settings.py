@@ -14,5 +14,3 @@ class Settings(ServiceSettings):
     booking_deadline_seconds: float = Field(default=30.0, gt=0)
     # how often the deadline sweeper looks for overdue bookings
     booking_sweep_seconds: float = Field(default=1.0, gt=0)
-    # Kafka consumer group of the saga's consumers; replicas of one deployment share it
-    consumer_group: str = "prospects"

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1")
 PageParams = Annotated[Paging, Depends(paging)]
 
 
-def get_uow(request: Request) -> BuyersUnitOfWork:
+async def get_uow(request: Request) -> BuyersUnitOfWork:
     return request.app.state.uow_factory()
 
 

@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import BaseModel
 
-from ..domain import LinkState, as_utc
+from nyprod_kit.api import Timestamp
 
-# the contract promises a time zone; SQLite returns timestamps without one (they are UTC)
-Timestamp = Annotated[datetime, AfterValidator(as_utc)]
+from ..domain import LinkState
 
 
 class BuyerUnitOut(BaseModel):

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from nyprod_kit.api import Timestamp
 
 from ..domain import MIN_PASSWORD_LENGTH, USERNAME_PATTERN, Role
 
@@ -16,9 +17,6 @@ Username = Annotated[
 # long enough to be a password, short enough that hashing it cannot be used to tire the server
 NewPassword = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=1000)]
 
-
-# SQLite hands back times without their zone; they were stored as UTC
-UtcDatetime = Annotated[datetime, AfterValidator(lambda d: d if d.tzinfo else d.replace(tzinfo=UTC))]
 
 
 class Strict(BaseModel):
@@ -57,5 +55,5 @@ class UserPatch(Strict):
 class UserOut(BaseModel):
     username: str
     role: Role
-    created_at: UtcDatetime
-    updated_at: UtcDatetime
+    created_at: Timestamp
+    updated_at: Timestamp

@@ -41,11 +41,11 @@ IdempotencyKey = Annotated[
 ]
 
 
-def get_uow(request: Request) -> ProspectsUnitOfWork:
+async def get_uow(request: Request) -> ProspectsUnitOfWork:
     return request.app.state.uow_factory()
 
 
-def booking_deadline(request: Request) -> timedelta:
+async def booking_deadline(request: Request) -> timedelta:
     return timedelta(seconds=request.app.state.settings.booking_deadline_seconds)
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -9,7 +8,6 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -18,6 +16,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from nyprod_kit.api import Timestamp
 
 from ..domain import ProspectStatus, check_phone
 
@@ -34,19 +34,11 @@ def _email(value: str) -> str:
         raise ValueError(f"not a valid e-mail address: {exc}") from None
 
 
-def _utc(value: Any) -> Any:
-    # SQLite returns timestamps without their zone; all are stored in UTC
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Email = Annotated[str, AfterValidator(_email)]
 Phone = Annotated[str, AfterValidator(check_phone)]
 Note = Annotated[str, StringConstraints(max_length=10_000)]
 Reason = Annotated[str, StringConstraints(max_length=1000)]
-Timestamp = Annotated[datetime, BeforeValidator(_utc)]
 UnitIds = Annotated[list[UUID], Field(max_length=500)]
 
 

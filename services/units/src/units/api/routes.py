@@ -30,7 +30,7 @@ User = Annotated[str | None, Depends(acting_user)]
 PageParams = Annotated[Paging, Depends(paging)]
 
 
-def get_uow(request: Request) -> UnitsUnitOfWork:
+async def get_uow(request: Request) -> UnitsUnitOfWork:
     return request.app.state.uow_factory()
 
 

@@ -7,7 +7,8 @@ import asyncio
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+
+from nyprod_kit.health import database_ok, kafka_ok
 
 router = APIRouter(tags=["health"])
 
@@ -23,8 +24,8 @@ async def readyz(request: Request) -> JSONResponse:
     urls = state.settings.service_urls()
     names = ["kafka", "database", *urls]
     results = await asyncio.gather(
-        _kafka_ok(state.broker),
-        _database_ok(state.engine),
+        kafka_ok(state.broker),
+        database_ok(state.engine),
         *(_service_ready(state.http, url) for url in urls.values()),
     )
     checks = dict(zip(names, results, strict=True))
@@ -44,21 +45,4 @@ async def _service_ready(client: httpx.AsyncClient, base_url: str) -> bool:
         response = await client.get(f"{base_url}/readyz", timeout=2.0)
         return response.status_code == 200
     except httpx.HTTPError:
-        return False
-
-
-async def _database_ok(engine) -> bool:  # noqa: ANN001
-    try:
-        async with asyncio.timeout(2):
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        return False
-
-
-async def _kafka_ok(broker) -> bool:  # noqa: ANN001
-    try:
-        return bool(await broker.ping(timeout=2))
-    except Exception:
         return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 
 from nyprod_kit.api import Page, Paging, paging
 from nyprod_kit.errors import NotFound
@@ -17,15 +17,7 @@ from ..schemas import UserCreate, UserOut, UserPatch
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
-async def _paging(
-    limit: Annotated[int, Query(ge=1, le=500, description="page size, at most 500")] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> Paging:
-    # the kit's paging() is a plain def, which FastAPI would run in its thread pool
-    return paging(limit, offset)
-
-
-PageParams = Annotated[Paging, Depends(_paging)]
+PageParams = Annotated[Paging, Depends(paging)]
 UsernameInPath = Annotated[str, Path(min_length=1, max_length=100, pattern=USERNAME_PATTERN)]
 
 
