@@ -1,5 +1,5 @@
-"""The consumer loop every service uses: decode → handle (idempotently, in the handler's own
-transaction) → commit the offset. Poison messages go to ``<topic>.dlq`` and the line moves on."""
+"""The consumer loop every service uses: decode → handle (idempotently, a fetched batch in one
+transaction) → commit the offsets. Poison messages go to ``<topic>.dlq`` and the line moves on."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from contracts import topics
 from contracts.envelope import Event
@@ -16,6 +16,8 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+from .uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -84,85 +86,161 @@ class OffsetCommitter:
             self._timer = asyncio.create_task(self._flush_later())
 
 
+class EventHandlers:
+    """What a consumer does with each event type: handlers of the form ``fn(event, uow)``, each
+    event in a fresh unit of work (``one``), or a fetched batch of them in one shared transaction
+    (``many``) — one commit and one round of inbox/outbox work per batch instead of per event."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork] | None, handlers: Mapping[type[Event], Callable]) -> None:
+        self._uow_factory = uow_factory
+        self._handlers = dict(handlers)
+
+    def handles(self, event: Event) -> bool:
+        return type(event) in self._handlers
+
+    async def one(self, event: Event) -> None:
+        fn = self._handlers[type(event)]
+        if self._uow_factory is None:
+            await fn(event)
+        else:
+            await fn(event, self._uow_factory())
+
+    async def many(self, events: list[Event]) -> None:
+        if self._uow_factory is None:
+            for event in events:
+                await self.one(event)
+            return
+        uow = self._uow_factory()
+        async with uow.shared_transaction():
+            for event in events:
+                await self._handlers[type(event)](event, uow)
+
+
+def with_unit_of_work(uow_factory: Callable[[], UnitOfWork], handlers: Mapping[type[Event], Callable]) -> EventHandlers:
+    """Handlers of the form ``fn(event, uow)``, given a unit of work by the consumer."""
+    return EventHandlers(uow_factory, handlers)
+
+
 def subscribe(
     broker: KafkaBroker,
     *topic_names: str,
     group_id: str,
-    handlers: Mapping[type[Event], Handler],
+    handlers: EventHandlers | Mapping[type[Event], Handler],
     max_attempts: int = 5,
     retry_delay: float = 0.05,
-    workers: int = 1,
+    batch_size: int = 100,
+    idle_poll_ms: int = 10,
 ) -> None:
-    """Subscribe ``handlers`` (event class → async fn) to ``topic_names`` in consumer group
-    ``group_id``. Events of other types on those topics are skipped (and committed)."""
+    """Subscribe ``handlers`` to ``topic_names`` in consumer group ``group_id``. Events of
+    other types on those topics are skipped (and committed).
 
-    # FastStream's concurrent manual-commit mode takes one topic per subscriber
-    groups = [(t,) for t in topic_names] if workers > 1 else [topic_names]
-    for names in groups:
-        _subscribe_one(broker, names, group_id, handlers, max_attempts, retry_delay, workers)
-
-
-def _subscribe_one(
-    broker: KafkaBroker,
-    topic_names: tuple[str, ...],
-    group_id: str,
-    handlers: Mapping[type[Event], Handler],
-    max_attempts: int,
-    retry_delay: float,
-    workers: int,
-) -> None:
+    One consumer reads all the topics, so one service never runs two of its batches at once
+    (two concurrent batches locking the same rows in different orders would deadlock). What a
+    fetch returns — up to ``batch_size`` events — is handled in one transaction; if any of it
+    fails, the batch is rolled back and its events handled one by one (retries, dead letters).
+    ``idle_poll_ms`` bounds how long an event that arrives while the consumer is idle waits."""
+    if not isinstance(handlers, EventHandlers):
+        handlers = EventHandlers(None, handlers)
     committer = OffsetCommitter()
+    run = _Consumer(broker, group_id, handlers, committer, max_attempts, retry_delay)
 
     @broker.subscriber(
         *topic_names,
         group_id=group_id,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
-        # fetches return as soon as a message arrives; this only bounds idle polling
+        batch=True,
+        max_records=batch_size,
+        batch_timeout_ms=idle_poll_ms,
+        # the background fetch returns as soon as a message arrives; this only bounds idle polling
         fetch_max_wait_ms=500,
-        max_poll_records=200,
-        # one consumer per worker, each with its own partitions (not one partition shared)
-        **({"max_workers": workers} if workers > 1 else {}),
         title=f"{group_id}:{','.join(topic_names)}",
     )
     async def consume(message: KafkaMessage) -> None:
-        record = message.raw_message
-        try:
-            event = decode(message.body)
-        except UndecodableEvent as exc:
-            if not await _dead_letter(broker, message, f"undecodable: {exc}"):
+        await run.batch(message.consumer, message.raw_message)
+
+
+class _Consumer:
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        group_id: str,
+        handlers: EventHandlers,
+        committer: OffsetCommitter,
+        max_attempts: int,
+        retry_delay: float,
+    ) -> None:
+        self._broker = broker
+        self._group_id = group_id
+        self._handlers = handlers
+        self._committer = committer
+        self._max_attempts = max_attempts
+        self._retry_delay = retry_delay
+
+    async def batch(self, consumer, records: tuple[ConsumerRecord, ...]) -> None:  # noqa: ANN001
+        decoded: list[Event | UndecodableEvent] = []
+        for record in records:
+            try:
+                decoded.append(decode(record.value))
+            except UndecodableEvent as exc:
+                decoded.append(exc)
+        handled = [e for e in decoded if isinstance(e, Event) and self._handlers.handles(e)]
+        together = False
+        if len(handled) > 1:
+            try:
+                await self._handlers.many(handled)
+                together = True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - each event gets its own chance below
+                log.info("%s: batch of %d events rolled back (%s: %s); handling them one by one", self._group_id, len(handled), type(exc).__name__, exc)
+        for i, (record, event) in enumerate(zip(records, decoded, strict=True)):
+            if isinstance(event, UndecodableEvent):
+                ok = await _dead_letter(self._broker, record, f"undecodable: {event}")
+            elif not together and self._handlers.handles(event):
+                ok = await self._alone(record, event)
+            else:
+                ok = True
+            if not ok:
+                _rewind(consumer, records[i:])
                 return
-            await committer.processed(message.consumer, record.topic, record.partition, record.offset)
-            return
+            await self._committer.processed(consumer, record.topic, record.partition, record.offset)
 
-        handler = handlers.get(type(event))
-        if handler is not None:
-            attempt = 0
-            while True:
-                attempt += 1
-                try:
-                    await handler(event)
-                    break
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    if _is_transient(exc):
-                        log.warning("%s on %s: %s; retrying", group_id, event.TYPE, exc)
-                        await asyncio.sleep(min(5.0, retry_delay * 2 ** min(attempt, 7)))
-                        continue
-                    if attempt >= max_attempts:
-                        log.exception("%s gives up on %s %s", group_id, event.TYPE, event.event_id)
-                        if not await _dead_letter(broker, message, f"{type(exc).__name__}: {exc}"):
-                            return
-                        break
-                    await asyncio.sleep(retry_delay * 2**attempt)
-        await committer.processed(message.consumer, record.topic, record.partition, record.offset)
+    async def _alone(self, record: ConsumerRecord, event: Event) -> bool:
+        """The event in a transaction of its own: transient failures retried until they pass,
+        others up to ``max_attempts`` times before the event is dead-lettered. False when the
+        dead-letter topic cannot be reached either."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._handlers.one(event)
+                return True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if _is_transient(exc):
+                    log.warning("%s on %s: %s; retrying", self._group_id, event.TYPE, exc)
+                    await asyncio.sleep(min(5.0, self._retry_delay * 2 ** min(attempt, 7)))
+                    continue
+                if attempt >= self._max_attempts:
+                    log.exception("%s gives up on %s %s", self._group_id, event.TYPE, event.event_id)
+                    return await _dead_letter(self._broker, record, f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(self._retry_delay * 2**attempt)
 
 
-async def _dead_letter(broker: KafkaBroker, message, error: str) -> bool:  # noqa: ANN001
-    """Park the message on ``<topic>.dlq``. If even that fails, rewind to it (it is fetched and
-    tried again) rather than let a later commit skip over it: False then."""
-    record = message.raw_message
+def _rewind(consumer, records: tuple[ConsumerRecord, ...]) -> None:  # noqa: ANN001
+    """Fetch these records again: each partition restarts at its first one not yet processed."""
+    first: dict[TopicPartition, int] = {}
+    for record in records:
+        first.setdefault(TopicPartition(record.topic, record.partition), record.offset)
+    for tp, offset in first.items():
+        consumer.seek(tp, offset)
+
+
+async def _dead_letter(broker: KafkaBroker, record: ConsumerRecord, error: str) -> bool:
+    """Park the record on ``<topic>.dlq``. If even that fails, False: the caller rewinds to it
+    (it is fetched and tried again) rather than let a later commit skip over it."""
     log.error("dead-lettering %s[%s]@%s: %s", record.topic, record.partition, record.offset, error)
     try:
         await broker.publish(
@@ -179,18 +257,5 @@ async def _dead_letter(broker: KafkaBroker, message, error: str) -> bool:  # noq
         return True
     except Exception as exc:  # noqa: BLE001 - the broker is away; the message waits for it
         log.warning("dead-letter topic unreachable (%s); will retry %s[%s]@%s", exc, record.topic, record.partition, record.offset)
-        await message.nack()
         await asyncio.sleep(1)
         return False
-
-
-def with_unit_of_work(uow_factory: Callable[[], object], handlers: Mapping[type[Event], Callable]) -> dict[type[Event], Handler]:
-    """Adapts handlers of the form ``fn(event, uow)`` to the consumer: a fresh unit of work each."""
-
-    def bind(fn: Callable) -> Handler:
-        async def handle(event: Event) -> None:
-            await fn(event, uow_factory())
-
-        return handle
-
-    return {event_type: bind(fn) for event_type, fn in handlers.items()}

@@ -21,9 +21,8 @@ class ServiceSettings(BaseSettings):
     outbox_sweep_seconds: float = 1.0
     # handler attempts before a message goes to the dead-letter topic
     consumer_max_attempts: int = 5
-    # partitions handled concurrently per process (each unit's events stay in order: one
-    # partition is only ever handled by one worker, one message at a time)
-    consumer_workers: int = Field(default=3, ge=1, le=6)
+    # events handled in one transaction, at most (what one fetch returned); 1: one each
+    consumer_batch_size: int = Field(default=100, ge=1, le=1000)
     startup_timeout_seconds: float = 15.0
     log_level: str = "info"
     # Kafka consumer group; defaults to the service name. Tests running several instances of one

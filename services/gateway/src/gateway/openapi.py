@@ -12,6 +12,8 @@ from typing import Any
 
 import fastapi_offline
 import httpx
+
+from .proxy import Upstream
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -168,7 +170,7 @@ class ApiDocs:
             self._merged = merge(self._own(), {n: self._docs[n] for n in self._urls if n in self._docs})
         return self._merged
 
-    async def refresh(self, client: httpx.AsyncClient, names: list[str] | None = None) -> None:
+    async def refresh(self, client: Upstream, names: list[str] | None = None) -> None:
         names = names if names is not None else list(self._urls)
         results = await asyncio.gather(*(self._fetch(client, n) for n in names))
         for name, doc in zip(names, results, strict=True):
@@ -176,7 +178,7 @@ class ApiDocs:
                 self._docs[name] = doc
                 self._merged = None
 
-    async def _fetch(self, client: httpx.AsyncClient, name: str) -> dict[str, Any] | None:
+    async def _fetch(self, client: Upstream, name: str) -> dict[str, Any] | None:
         try:
             response = await client.get(f"{self._urls[name]}/openapi.json", timeout=5.0)
             response.raise_for_status()
@@ -189,7 +191,7 @@ class ApiDocs:
             log.log(level, "no OpenAPI document from the %s service yet: %s", name, type(exc).__name__)
             return None
 
-    async def keep_fresh(self, client: httpx.AsyncClient, retry_seconds: float, refresh_seconds: float) -> None:
+    async def keep_fresh(self, client: Upstream, retry_seconds: float, refresh_seconds: float) -> None:
         """Fetch now; retry soon while a service is missing, refresh now and then otherwise
         (a redeployed service may document new operations)."""
         while True:

@@ -64,12 +64,13 @@ def settings(**overrides: object) -> Settings:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with proxy.make_client(settings()) as c:
+async def client() -> AsyncIterator[proxy.Upstream]:
+    # one shard: the tests below reuse the very connection of the request before
+    async with proxy.make_client(settings(upstream_pool_shards=1)) as c:
         yield c
 
 
-async def send(client: httpx.AsyncClient, url: str, method: str = "GET", *, retry: bool) -> httpx.Response:
+async def send(client: proxy.Upstream, url: str, method: str = "GET", *, retry: bool) -> httpx.Response:
     s = settings()
     return await proxy.send(client, method, url, content=None, headers={}, timeout=proxy.timeout(s), retry=retry)
 
@@ -142,14 +143,20 @@ def test_long_poll_is_recognised_by_its_wait_parameter(method, query, expected):
     assert proxy.is_long_poll(request(method, query)) is expected
 
 
-async def test_pools_are_sized_apart_and_idle_connections_dropped_before_the_service_does():
+async def test_pools_are_sized_apart_sharded_and_idle_connections_dropped_before_the_service_does():
     s = settings()
     assert s.upstream_keepalive_seconds < 75  # the services' keep-alive (nyprod_kit.runtime)
     async with proxy.make_client(s) as ordinary, proxy.make_long_poll_client(s) as long_poll:
-        assert ordinary is not long_poll
-        for client, limit in ((ordinary, s.upstream_max_connections), (long_poll, s.long_poll_max_connections)):
-            pool = client._transport._pool  # type: ignore[attr-defined]
-            assert pool._max_connections == limit
-            assert pool._keepalive_expiry == s.upstream_keepalive_seconds
+        assert not set(ordinary.clients) & set(long_poll.clients)
+        for upstream, limit, shards in (
+            (ordinary, s.upstream_max_connections, s.upstream_pool_shards),
+            (long_poll, s.long_poll_max_connections, s.long_poll_pool_shards),
+        ):
+            pools = [client._transport._pool for client in upstream.clients]  # type: ignore[attr-defined]
+            assert len(pools) == shards > 1
+            assert sum(pool._max_connections for pool in pools) >= limit
+            assert all(pool._max_connections <= 64 for pool in pools)  # a short walk per request
+            assert all(pool._keepalive_expiry == s.upstream_keepalive_seconds for pool in pools)
+            assert len({id(upstream.next()) for _ in range(shards)}) == shards  # used in turn
     assert s.long_poll_max_connections >= 1000
     assert s.upstream_max_connections > 200

@@ -24,14 +24,14 @@ from .. import handlers
 from ..db.uow import BuyersUnitOfWork
 
 
-def register(broker: KafkaBroker, uow_factory: Callable[[], BuyersUnitOfWork], *, group_id: str, max_attempts: int, workers: int = 1) -> None:
+def register(broker: KafkaBroker, uow_factory: Callable[[], BuyersUnitOfWork], *, group_id: str, max_attempts: int, batch_size: int = 100) -> None:
     subscribe(
         broker,
         topics.PROSPECTS,
         topics.UNITS,
         group_id=group_id,
         max_attempts=max_attempts,
-        workers=workers,
+        batch_size=batch_size,
         handlers=with_unit_of_work(
             uow_factory,
             {

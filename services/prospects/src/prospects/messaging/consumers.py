@@ -23,7 +23,7 @@ from ..waiting import BookingWaiters
 SETTLING = (BookingConfirmed, BookingRejected, BookingCancelled)
 
 
-def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork], group_id: str, max_attempts: int, workers: int = 1) -> None:
+def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork], group_id: str, max_attempts: int, batch_size: int = 100) -> None:
     """The saga's answers from units and buyers, and the unit copy."""
     subscribe(
         broker,
@@ -31,7 +31,7 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork]
         topics.BUYERS,
         group_id=group_id,
         max_attempts=max_attempts,
-        workers=workers,
+        batch_size=batch_size,
         handlers=with_unit_of_work(
             uow_factory,
             {

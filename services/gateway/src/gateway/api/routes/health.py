@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+
+from ...proxy import Upstream
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -40,7 +42,7 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-async def _service_ready(client: httpx.AsyncClient, base_url: str) -> bool:
+async def _service_ready(client: Upstream, base_url: str) -> bool:
     try:
         response = await client.get(f"{base_url}/readyz", timeout=2.0)
         return response.status_code == 200

@@ -1,0 +1,181 @@
+"""A consumer handles what one fetch returned in one shared transaction — and a batch that goes
+wrong anywhere is undone whole and redone one event at a time, so batching never loses an
+event, never applies one twice and never keeps a failed handler's half-done writes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from contracts import registry
+from contracts.envelope import Event
+from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, func, insert, select
+
+from nyprod_kit.consumer import subscribe, with_unit_of_work
+from nyprod_kit.db import make_engine, make_sessionmaker
+from nyprod_kit.kafka import ensure_topics, make_broker
+from nyprod_kit.tables import inbox_table, outbox_table
+from nyprod_kit.testing import fresh_database, kafka_bootstrap, wait_until
+from nyprod_kit.uow import BatchAborted, UnitOfWork
+
+TOPIC = f"test.kit.batches.{uuid.uuid4().hex[:8]}"
+
+
+class CrateLoaded(Event):
+    TYPE: ClassVar[str] = "CrateLoaded"
+    TOPIC: ClassVar[str] = TOPIC
+    KEY_FIELD: ClassVar[str] = "crate_id"
+    crate_id: uuid.UUID
+    label: str
+
+
+def schema() -> tuple[MetaData, Table, Table, Table]:
+    md = MetaData()
+    loaded = Table("loaded", md, Column("crate_id", Uuid, primary_key=True), Column("label", String(50)), Column("times", Integer))
+    return md, loaded, outbox_table(md), inbox_table(md)
+
+
+class CountingUnitOfWork(UnitOfWork):
+    commits = 0
+
+    def after_commit(self) -> None:
+        CountingUnitOfWork.commits += 1
+
+
+@pytest.fixture(scope="module")
+async def topic():
+    await ensure_topics(kafka_bootstrap(), (TOPIC, f"{TOPIC}.dlq"))
+    registry.REGISTRY[(CrateLoaded.TYPE, CrateLoaded.VERSION)] = CrateLoaded
+    yield TOPIC
+    del registry.REGISTRY[(CrateLoaded.TYPE, CrateLoaded.VERSION)]
+
+
+async def test_a_fetched_batch_commits_once_and_a_poison_event_in_it_loses_nothing(tmp_path, topic):
+    async with fresh_database("postgres", tmp_path, "batches") as url:
+        md, loaded, outbox, inbox = schema()
+        engine = make_engine(url)
+        async with engine.begin() as c:
+            await c.run_sync(md.create_all)
+        sessions = make_sessionmaker(engine)
+
+        async def on_crate_loaded(event: CrateLoaded, uow: UnitOfWork) -> None:
+            async with uow:
+                if not await uow.first_time("loader", event):
+                    return
+                await uow.session.execute(insert(loaded).values(crate_id=event.crate_id, label=event.label, times=1))
+                if event.label == "explodes":
+                    raise ValueError("this crate cannot be loaded")  # after writing: the write must vanish
+                await uow.commit()
+
+        broker = make_broker(kafka_bootstrap(), "test-batches")
+        # every event on one partition key, so the whole backlog comes back in few fetches
+        key = str(uuid.uuid4()).encode()
+        first = [CrateLoaded(crate_id=uuid.uuid4(), label=f"first-{i}") for i in range(30)]
+        second = [CrateLoaded(crate_id=uuid.uuid4(), label=f"second-{i}") for i in range(10)]
+        poison = CrateLoaded(crate_id=uuid.uuid4(), label="explodes")
+        second.insert(5, poison)
+        second.append(first[3])  # a redelivery inside a batch: applied once all the same
+        await broker.start()
+        for event in first:
+            await broker.publish(event.to_bytes(), topic=topic, key=key)
+        await broker.stop()
+
+        consumer_broker = make_broker(kafka_bootstrap(), "test-batches-consumer")
+        subscribe(
+            consumer_broker,
+            topic,
+            group_id=f"batches-{uuid.uuid4().hex[:6]}",
+            handlers=with_unit_of_work(lambda: CountingUnitOfWork(sessions, outbox, inbox), {CrateLoaded: on_crate_loaded}),
+            max_attempts=2,
+            retry_delay=0.01,
+        )
+        dlq = AIOKafkaConsumer(f"{topic}.dlq", bootstrap_servers=kafka_bootstrap(), auto_offset_reset="earliest", group_id=None)
+        CountingUnitOfWork.commits = 0
+
+        async def count(where=None) -> int:  # noqa: ANN001
+            async with engine.connect() as c:
+                stmt = select(func.count()).select_from(loaded)
+                return await c.scalar(stmt if where is None else stmt.where(where))
+
+        await consumer_broker.start()
+        await dlq.start()
+        try:
+            await wait_until(lambda: count(), timeout=20, message="the backlog to be loaded")
+            await wait_until(lambda: _equals(count(), 30), timeout=20, message="all 30 of the backlog")
+            # 30 events, far fewer transactions: they were handled in shared batches
+            assert CountingUnitOfWork.commits < 10
+
+            for event in second:
+                await consumer_broker.publish(event.to_bytes(), topic=topic, key=key)
+            await wait_until(lambda: _equals(count(), 40), timeout=20, message="the ten good events of the second batch")
+
+            dead: list = []
+
+            async def dead_lettered() -> bool:
+                for records in (await dlq.getmany(timeout_ms=200)).values():
+                    dead.extend(r for r in records if r.key == key)
+                return len(dead) >= 1
+
+            await wait_until(dead_lettered, timeout=20, message="the poison event in the dead-letter topic")
+            assert [registry.decode(r.value).crate_id for r in dead] == [poison.crate_id]
+            assert await count(loaded.c.crate_id == poison.crate_id) == 0
+            assert await count(loaded.c.times != 1) == 0
+            async with engine.connect() as c:
+                handled = await c.scalar(select(func.count()).select_from(inbox).where(inbox.c.consumer == "loader"))
+            assert handled == 40  # the poison event left no inbox row behind
+        finally:
+            await dlq.stop()
+            await consumer_broker.stop()
+            await engine.dispose()
+
+
+async def _equals(awaitable, expected: int) -> bool:  # noqa: ANN001
+    return await awaitable == expected
+
+
+@pytest.mark.parametrize("db", ["postgres", "sqlite"])
+async def test_a_handler_that_catches_its_own_failure_still_aborts_the_shared_transaction(db, tmp_path):
+    async with fresh_database(db, tmp_path, "shared") as url:
+        md, loaded, outbox, inbox = schema()
+        engine = make_engine(url)
+        async with engine.begin() as c:
+            await c.run_sync(md.create_all)
+        uow = UnitOfWork(make_sessionmaker(engine), outbox, inbox)
+        good = CrateLoaded(crate_id=uuid.uuid4(), label="good")
+        retried = CrateLoaded(crate_id=uuid.uuid4(), label="retried")
+
+        async def handle(event: CrateLoaded) -> None:
+            # like a handler retrying a lost race: the first attempt's inbox row would make the
+            # second attempt look like a duplicate, so the batch must not go on
+            for _ in range(2):
+                try:
+                    async with uow:
+                        if not await uow.first_time("loader", event):
+                            return
+                        await uow.session.execute(insert(loaded).values(crate_id=event.crate_id, label=event.label, times=1))
+                        if event is retried:
+                            raise RuntimeError("lost a race")
+                        await uow.commit()
+                        return
+                except RuntimeError:
+                    continue
+
+        with pytest.raises(BatchAborted):
+            async with uow.shared_transaction():
+                await handle(good)
+                await handle(retried)
+
+        async def leaves_without_commit() -> None:
+            async with uow:
+                await uow.first_time("loader", good)
+
+        with pytest.raises(BatchAborted):
+            async with uow.shared_transaction():
+                await leaves_without_commit()
+
+        async with engine.connect() as c:
+            assert await c.scalar(select(func.count()).select_from(loaded)) == 0
+            assert await c.scalar(select(func.count()).select_from(inbox)) == 0
+        await engine.dispose()
