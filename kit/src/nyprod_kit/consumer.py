@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.structs import OffsetAndMetadata
 from contracts import topics
 from contracts.envelope import Event
@@ -129,35 +130,40 @@ def subscribe(
     max_attempts: int = 5,
     retry_delay: float = 0.05,
     batch_size: int = 100,
+    workers: int = 1,
     idle_poll_ms: int = 10,
 ) -> None:
     """Subscribe ``handlers`` to ``topic_names`` in consumer group ``group_id``. Events of
     other types on those topics are skipped (and committed).
 
-    One consumer reads all the topics, so one service never runs two of its batches at once
-    (two concurrent batches locking the same rows in different orders would deadlock). What a
-    fetch returns — up to ``batch_size`` events — is handled in one transaction; if any of it
-    fails, the batch is rolled back and its events handled one by one (retries, dead letters).
-    ``idle_poll_ms`` bounds how long an event that arrives while the consumer is idle waits."""
+    ``workers`` consumers in the group share the partitions; each handles what one fetch
+    returned — up to ``batch_size`` events — in one transaction, and if any of it fails, rolls
+    the batch back and handles its events one by one (retries, dead letters). Partitions are
+    assigned by range, the same numbers of every topic to the same consumer, so the events about
+    one unit (the key of every saga event) are all handled by one consumer and two batches
+    seldom lock the same rows. ``idle_poll_ms`` bounds how long an event that arrives while the
+    consumer is idle waits."""
     if not isinstance(handlers, EventHandlers):
         handlers = EventHandlers(None, handlers)
-    committer = OffsetCommitter()
-    run = _Consumer(broker, group_id, handlers, committer, max_attempts, retry_delay)
+    run = _Consumer(broker, group_id, handlers, OffsetCommitter(), max_attempts, retry_delay)
+    for worker in range(workers):
+        subscriber = broker.subscriber(
+            *topic_names,
+            group_id=group_id,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            batch=True,
+            max_records=batch_size,
+            batch_timeout_ms=idle_poll_ms,
+            # the background fetch returns as soon as a message arrives; this only bounds idle polling
+            fetch_max_wait_ms=500,
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            title=f"{group_id}:{','.join(topic_names)}#{worker}",
+        )
 
-    @broker.subscriber(
-        *topic_names,
-        group_id=group_id,
-        ack_policy=AckPolicy.MANUAL,
-        auto_offset_reset="earliest",
-        batch=True,
-        max_records=batch_size,
-        batch_timeout_ms=idle_poll_ms,
-        # the background fetch returns as soon as a message arrives; this only bounds idle polling
-        fetch_max_wait_ms=500,
-        title=f"{group_id}:{','.join(topic_names)}",
-    )
-    async def consume(message: KafkaMessage) -> None:
-        await run.batch(message.consumer, message.raw_message)
+        @subscriber
+        async def consume(message: KafkaMessage) -> None:
+            await run.batch(message.consumer, message.raw_message)
 
 
 class _Consumer:

@@ -253,5 +253,8 @@ def _envelope(booking: Booking, now: datetime) -> dict:
 
 
 def buyers_affected(before: Booking | None, after: Booking | None) -> set[UUID]:
-    """Prospects whose status (prospect/buyer) may have changed with this decision."""
+    """Prospects whose status (prospect/buyer) may have changed with this decision: only a
+    booking that is confirmed before or after it makes or unmakes buyers."""
+    if not any(b is not None and b.status is BookingStatus.CONFIRMED for b in (before, after)):
+        return set()
     return set(before.buyers if before else ()) | set(after.buyers if after else ())

@@ -41,7 +41,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     def uow_factory() -> ProspectsUnitOfWork:
         return ProspectsUnitOfWork(sessionmaker, outbox, inbox, relay, waiters=waiters)
 
-    consumers.register(broker, uow_factory, settings.consumer_group, settings.consumer_max_attempts, batch_size=settings.consumer_batch_size)
+    consumers.register(broker, uow_factory, settings.consumer_group, settings.consumer_max_attempts, batch_size=settings.consumer_batch_size, workers=settings.consumer_workers)
     booking_listener = consumers.listen_for_settled_bookings(broker, waiters)
 
     app = FastAPI(

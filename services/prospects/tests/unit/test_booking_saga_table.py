@@ -290,10 +290,13 @@ def test_removed_co_buyer_is_named_when_others_remain() -> None:
 @pytest.mark.parametrize(
     ("before", "after", "affected"),
     [
-        (None, PENDING, {HOLDER}),
+        (None, PENDING, set()),  # nobody becomes a buyer by asking
+        (PENDING, replace(PENDING, status=BookingStatus.REJECTED), set()),
+        (PENDING, CONFIRMED, {HOLDER}),
+        (CONFIRMED, replace(CONFIRMED, status=BookingStatus.CANCELLED), {HOLDER}),
         (CONFIRMED, replace(CONFIRMED, buyers=(HOLDER, CO_BUYER)), {HOLDER, CO_BUYER}),
         (replace(CONFIRMED, buyers=(HOLDER, CO_BUYER)), replace(CONFIRMED, buyers=(CO_BUYER,)), {HOLDER, CO_BUYER}),
     ],
 )
-def test_every_buyer_before_or_after_is_affected_when_a_booking_changes(before, after, affected) -> None:  # noqa: ANN001
+def test_every_buyer_before_or_after_is_affected_when_a_confirmed_booking_changes(before, after, affected) -> None:  # noqa: ANN001
     assert buyers_affected(before, after) == affected

@@ -28,7 +28,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     def uow_factory() -> UnitsUnitOfWork:
         return UnitsUnitOfWork(sessionmaker, outbox, inbox, relay)
 
-    consumers.register(broker, uow_factory, group_id=settings.consumer_group, max_attempts=settings.consumer_max_attempts, batch_size=settings.consumer_batch_size)
+    consumers.register(broker, uow_factory, group_id=settings.consumer_group, max_attempts=settings.consumer_max_attempts, batch_size=settings.consumer_batch_size, workers=settings.consumer_workers)
 
     app = FastAPI(
         title="Nyprod units service",

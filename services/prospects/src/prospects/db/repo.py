@@ -205,26 +205,26 @@ class BookingRepo:
         await self._add_buyers(booking.booking_id, list(booking.buyers), 0, now)
 
     async def load(self, booking_id: UUID, *, for_update: bool = False) -> tuple[Booking, int] | None:
-        """The booking's saga state and its version (for the conditional save)."""
-        stmt = select(bookings).where(bookings.c.id == booking_id)
+        """The booking's saga state and its version (for the conditional save), in one query:
+        a row per buyer, in order."""
+        stmt = (
+            select(bookings, booking_buyers.c.prospect_id.label("buyer"))
+            .outerjoin(booking_buyers, booking_buyers.c.booking_id == bookings.c.id)
+            .where(bookings.c.id == booking_id)
+            .order_by(booking_buyers.c.position)
+        )
         if for_update and _is_postgres(self.s):
-            stmt = stmt.with_for_update()
-        row = (await self.s.execute(stmt)).mappings().first()
-        if row is None:
+            stmt = stmt.with_for_update(of=bookings)
+        rows = (await self.s.execute(stmt)).mappings().all()
+        if not rows:
             return None
-        buyers = (
-            await self.s.execute(
-                select(booking_buyers.c.prospect_id)
-                .where(booking_buyers.c.booking_id == booking_id)
-                .order_by(booking_buyers.c.position)
-            )
-        ).scalars()
+        row = rows[0]
         booking = Booking(
             booking_id=row["id"],
             unit_id=row["unit_id"],
             prospect_id=row["prospect_id"],
             status=BookingStatus(row["status"]),
-            buyers=tuple(buyers),
+            buyers=tuple(r["buyer"] for r in rows if r["buyer"] is not None),
             deadline_at=aware(row["deadline_at"]),
             reason=row["reason"],
             unit_answer=Answer(row["unit_answer"]) if row["unit_answer"] else None,

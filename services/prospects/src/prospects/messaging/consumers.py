@@ -23,7 +23,7 @@ from ..waiting import BookingWaiters
 SETTLING = (BookingConfirmed, BookingRejected, BookingCancelled)
 
 
-def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork], group_id: str, max_attempts: int, batch_size: int = 100) -> None:
+def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork], group_id: str, max_attempts: int, batch_size: int = 100, workers: int = 1) -> None:
     """The saga's answers from units and buyers, and the unit copy."""
     subscribe(
         broker,
@@ -32,6 +32,7 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork]
         group_id=group_id,
         max_attempts=max_attempts,
         batch_size=batch_size,
+        workers=workers,
         handlers=with_unit_of_work(
             uow_factory,
             {

@@ -15,7 +15,7 @@ from .. import handlers
 from ..db.uow import UnitsUnitOfWork
 
 
-def register(broker: KafkaBroker, uow_factory: Callable[[], UnitsUnitOfWork], *, group_id: str, max_attempts: int, batch_size: int = 100) -> None:
+def register(broker: KafkaBroker, uow_factory: Callable[[], UnitsUnitOfWork], *, group_id: str, max_attempts: int, batch_size: int = 100, workers: int = 1) -> None:
     subscribe(
         broker,
         topics.PROSPECTS,
@@ -23,6 +23,7 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], UnitsUnitOfWork], *,
         group_id=group_id,
         max_attempts=max_attempts,
         batch_size=batch_size,
+        workers=workers,
         handlers=with_unit_of_work(
             uow_factory,
             {
