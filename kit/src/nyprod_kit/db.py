@@ -32,6 +32,14 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+def background_pool_size(workers: int) -> int:
+    """Connections for a service's own work besides its API: each consumer worker, the outbox
+    relay (one more while it holds its lock) and a periodic sweep. Kept apart from the API's pool
+    so that requests queueing for a connection in a rush never hold up the events that settle
+    bookings (and free the requests)."""
+    return workers + 3
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

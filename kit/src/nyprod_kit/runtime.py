@@ -37,6 +37,7 @@ def lifespan(
     relay: OutboxRelay | None,
     migrations: Path | None,
     background: Sequence[Background] = (),
+    background_engine: AsyncEngine | None = None,
 ):
     """Migrate, create topics, start broker + relay (+ background loops); stop in reverse."""
 
@@ -62,6 +63,8 @@ def lifespan(
                 await relay.stop()
             await broker.stop()
             await engine.dispose()
+            if background_engine is not None:
+                await background_engine.dispose()
 
     return _lifespan
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from nyprod_kit.db import make_engine, make_sessionmaker
+from nyprod_kit.db import background_pool_size, make_engine, make_sessionmaker
 from nyprod_kit.errors import install_error_handlers
 from nyprod_kit.health import health_router
 from nyprod_kit.kafka import make_broker
@@ -21,27 +23,32 @@ from .settings import Settings
 from .waiting import BookingWaiters
 
 
-def _engine(url: str) -> AsyncEngine:
+def _engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("postgresql"):
         # Plan each statement for its actual parameters. A search's best plan depends on the term
         # (a rare name: the trigram index), and the generic plan PostgreSQL switches to after five
         # executions of a prepared statement cannot see the term and may walk the whole list.
-        return make_engine(url, connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}})
-    return make_engine(url)
+        return make_engine(url, connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}}, **kwargs)
+    return make_engine(url, **kwargs)
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = _engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
+    background_engine = _engine(settings.database_url, pool_size=background_pool_size(settings.consumer_workers))
+    background_sessions = make_sessionmaker(background_engine)
     broker = make_broker(settings.kafka_bootstrap_servers, client_id="prospects")
-    relay = OutboxRelay(engine, outbox, broker, sweep_seconds=settings.outbox_sweep_seconds)
+    relay = OutboxRelay(background_engine, outbox, broker, sweep_seconds=settings.outbox_sweep_seconds)
     waiters = BookingWaiters()
 
     def uow_factory() -> ProspectsUnitOfWork:
         return ProspectsUnitOfWork(sessionmaker, outbox, inbox, relay, waiters=waiters)
 
-    consumers.register(broker, uow_factory, settings.consumer_group, settings.consumer_max_attempts, batch_size=settings.consumer_batch_size, workers=settings.consumer_workers)
+    def background_uow() -> ProspectsUnitOfWork:
+        return ProspectsUnitOfWork(background_sessions, outbox, inbox, relay, waiters=waiters)
+
+    consumers.register(broker, background_uow, settings.consumer_group, settings.consumer_max_attempts, batch_size=settings.consumer_batch_size, workers=settings.consumer_workers)
     booking_listener = consumers.listen_for_settled_bookings(broker, waiters)
 
     app = FastAPI(
@@ -53,7 +60,8 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             broker=broker,
             relay=relay,
             migrations=MIGRATIONS,
-            background=[deadline_sweeper(uow_factory, settings.booking_sweep_seconds)],
+            background=[deadline_sweeper(background_uow, settings.booking_sweep_seconds)],
+            background_engine=background_engine,
         ),
     )
     app.state.uow_factory = uow_factory

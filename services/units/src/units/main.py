@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from nyprod_kit.db import make_engine, make_sessionmaker
+from nyprod_kit.db import background_pool_size, make_engine, make_sessionmaker
 from nyprod_kit.errors import install_error_handlers
 from nyprod_kit.health import health_router
 from nyprod_kit.kafka import make_broker
@@ -22,18 +22,23 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
+    background_engine = make_engine(settings.database_url, pool_size=background_pool_size(settings.consumer_workers))
+    background_sessions = make_sessionmaker(background_engine)
     broker = make_broker(settings.kafka_bootstrap_servers, client_id="units")
-    relay = OutboxRelay(engine, outbox, broker, sweep_seconds=settings.outbox_sweep_seconds)
+    relay = OutboxRelay(background_engine, outbox, broker, sweep_seconds=settings.outbox_sweep_seconds)
 
     def uow_factory() -> UnitsUnitOfWork:
         return UnitsUnitOfWork(sessionmaker, outbox, inbox, relay)
 
-    consumers.register(broker, uow_factory, group_id=settings.consumer_group, max_attempts=settings.consumer_max_attempts, batch_size=settings.consumer_batch_size, workers=settings.consumer_workers)
+    def background_uow() -> UnitsUnitOfWork:
+        return UnitsUnitOfWork(background_sessions, outbox, inbox, relay)
+
+    consumers.register(broker, background_uow, group_id=settings.consumer_group, max_attempts=settings.consumer_max_attempts, batch_size=settings.consumer_batch_size, workers=settings.consumer_workers)
 
     app = FastAPI(
         title="Nyprod units service",
         version="1.0.0",
-        lifespan=lifespan(settings=settings, engine=engine, broker=broker, relay=relay, migrations=MIGRATIONS),
+        lifespan=lifespan(settings=settings, engine=engine, broker=broker, relay=relay, migrations=MIGRATIONS, background_engine=background_engine),
     )
     app.state.uow_factory = uow_factory
     app.state.relay = relay
