@@ -76,9 +76,10 @@ async def test_a_fetched_batch_commits_once_and_a_poison_event_in_it_loses_nothi
         second = [CrateLoaded(crate_id=uuid.uuid4(), label=f"second-{i}") for i in range(10)]
         poison = CrateLoaded(crate_id=uuid.uuid4(), label="explodes")
         second.insert(5, poison)
-        second.append(first[3])  # a redelivery inside a batch: applied once all the same
+        second.append(first[3])  # a redelivery of an event handled before: applied once all the same
+        second.append(second[1])  # and one of an event in the same batch
         await broker.start()
-        for event in first:
+        for event in [*first, first[0]]:  # with a redelivery inside the first batch
             await broker.publish(event.to_bytes(), topic=topic, key=key)
         await broker.stop()
 

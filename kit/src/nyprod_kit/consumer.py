@@ -112,7 +112,7 @@ class EventHandlers:
                 await self.one(event)
             return
         uow = self._uow_factory()
-        async with uow.shared_transaction():
+        async with uow.shared_transaction(events):
             for event in events:
                 await self._handlers[type(event)](event, uow)
 

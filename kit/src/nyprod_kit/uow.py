@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Self
+from uuid import UUID
 
 from contracts.envelope import Event
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql import Insert
 
 from .db import insert_ignoring_duplicates
 from .outbox import OutboxRelay, outbox_rows
@@ -47,6 +49,8 @@ class UnitOfWork:
         self.session: AsyncSession
         self._events: list[Event] = []
         self._shared = False  # inside shared_transaction()
+        self._batch: dict[UUID, Event] = {}  # the shared transaction's events by id
+        self._unclaimed: dict[str, list[UUID]] = {}  # per consumer: fresh events of the batch
         self._block_done = False  # the current joined block committed or met a duplicate
         self._broken = False
 
@@ -75,15 +79,17 @@ class UnitOfWork:
         await self.session.close()
 
     @asynccontextmanager
-    async def shared_transaction(self) -> AsyncIterator[Self]:
+    async def shared_transaction(self, events: Sequence[Event] = ()) -> AsyncIterator[Self]:
         """One transaction for many handlers (see the class doc); committed when the block ends
-        without error, else rolled back with ``BatchAborted`` or the handler's own error."""
+        without error, else rolled back with ``BatchAborted`` or the handler's own error.
+        ``events``: the batch, whose inbox rows are then written in one statement."""
         async with self:
             self._shared, self._broken = True, False
+            self._batch, self._unclaimed = {e.event_id: e for e in events}, {}
             try:
                 yield self
             finally:
-                self._shared = False
+                self._shared, self._batch, self._unclaimed = False, {}, {}
             if self._broken:
                 raise BatchAborted("a handler of this batch failed")
             await self.commit()
@@ -98,17 +104,33 @@ class UnitOfWork:
 
     async def first_time(self, consumer: str, event: Event) -> bool:
         """Record that ``consumer`` handles ``event``; False if it already did (a duplicate)."""
-        stmt = insert_ignoring_duplicates(self._inbox, self.session.bind.dialect.name).values(
-            consumer=consumer,
-            event_id=event.event_id,
-            event_type=event.TYPE,
-            handled_at=datetime.now(UTC),
-        )
-        result = await self.session.execute(stmt)
-        if result.rowcount == 1:
-            return True
+        if self._shared and event.event_id in self._batch:
+            fresh = await self._claim_batch(consumer)
+            if event.event_id in fresh:
+                fresh.remove(event.event_id)  # a second copy in the same batch is a duplicate
+                return True
+        else:
+            stmt = self._insert_inbox().values(self._inbox_row(consumer, event))
+            if (await self.session.execute(stmt)).rowcount == 1:
+                return True
         self._block_done = True  # a duplicate: leaving without commit is what the handler does
         return False
+
+    async def _claim_batch(self, consumer: str) -> list[UUID]:
+        """The inbox rows of the whole batch in one statement, the first time it is needed; the
+        ids of the events this consumer had not handled before."""
+        if consumer not in self._unclaimed:
+            rows = [self._inbox_row(consumer, e) for e in self._batch.values()]
+            stmt = self._insert_inbox().values(rows).returning(self._inbox.c.event_id)
+            self._unclaimed[consumer] = list((await self.session.execute(stmt)).scalars())
+        return self._unclaimed[consumer]
+
+    def _insert_inbox(self) -> Insert:
+        return insert_ignoring_duplicates(self._inbox, self.session.bind.dialect.name)
+
+    @staticmethod
+    def _inbox_row(consumer: str, event: Event) -> dict[str, Any]:
+        return {"consumer": consumer, "event_id": event.event_id, "event_type": event.TYPE, "handled_at": datetime.now(UTC)}
 
     async def commit(self) -> None:
         if self._shared:
