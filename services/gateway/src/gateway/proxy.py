@@ -81,8 +81,9 @@ def _client(settings: Settings, max_connections: int, max_keepalive: int) -> htt
 
 
 def is_long_poll(request: Request) -> bool:
-    """``GET /bookings/{id}?wait=S`` may hold its connection for S seconds."""
-    return request.method == "GET" and "wait" in request.query_params
+    """``GET /bookings/{id}?wait=S`` and ``POST /bookings?wait=S`` may hold their connection
+    for S seconds."""
+    return request.method in ("GET", "POST") and "wait" in request.query_params
 
 
 def timeout(settings: Settings, read: float | None = None) -> httpx.Timeout:
@@ -95,7 +96,7 @@ def timeout(settings: Settings, read: float | None = None) -> httpx.Timeout:
 
 
 def read_timeout_for(request: Request, settings: Settings) -> float:
-    """A booking asked for with ?wait=S is allowed to take S seconds (at most the service's
+    """A booking asked for (or requested) with ?wait=S is allowed to take S seconds (at most the service's
     maximum) plus the usual margin."""
     if is_long_poll(request):
         try:

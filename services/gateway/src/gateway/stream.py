@@ -111,14 +111,19 @@ def register(broker: KafkaBroker, hub: Hub) -> None:
         group_id=None,
         auto_offset_reset="latest",
         ack_policy=AckPolicy.ACK_FIRST,
+        # what one fetch brought, at once: a rush is several events per booking
+        batch=True,
+        max_records=500,
+        batch_timeout_ms=10,
         fetch_max_wait_ms=50,
         title="gateway:live-stream",
     )
     async def to_clients(message: KafkaMessage) -> None:
-        try:
-            event = decode(message.body)
-        except UndecodableEvent:
-            return  # the owning services dead-letter it; the stream just skips it
-        news = stream_message(event)
-        if news is not None:
-            hub.publish(news)
+        for record in message.raw_message:
+            try:
+                event = decode(record.value)
+            except UndecodableEvent:
+                continue  # the owning services dead-letter it; the stream just skips it
+            news = stream_message(event)
+            if news is not None:
+                hub.publish(news)

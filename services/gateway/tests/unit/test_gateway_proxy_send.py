@@ -137,7 +137,7 @@ def test_retry_is_allowed_only_when_a_repeat_does_no_harm(method, headers, expec
 
 @pytest.mark.parametrize(
     ("method", "query", "expected"),
-    [("GET", "wait=30", True), ("GET", "wait=x", True), ("GET", "limit=5", False), ("POST", "wait=30", False)],
+    [("GET", "wait=30", True), ("GET", "wait=x", True), ("GET", "limit=5", False), ("POST", "wait=30", True), ("POST", "", False), ("PATCH", "wait=30", False)],
 )
 def test_long_poll_is_recognised_by_its_wait_parameter(method, query, expected):
     assert proxy.is_long_poll(request(method, query)) is expected

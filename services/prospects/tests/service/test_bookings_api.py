@@ -234,6 +234,44 @@ async def test_wait_answers_at_once_when_the_booking_has_settled(service, publis
     assert time.monotonic() - started < 1
 
 
+async def test_post_with_wait_answers_with_the_outcome_in_one_call(service, publish) -> None:  # noqa: ANN001
+    prospect = await service.prospect()
+    unit = await service.unit()
+    body = {"prospect_id": prospect["id"], "unit_id": str(unit)}
+    booking = asyncio.create_task(service.client.post(f"{API}/bookings", json=body, params={"wait": 25}))
+    (requested,) = await wait_until(
+        lambda: service.outbox_events(unit_id=unit), message="the booking to be requested while the POST waits"
+    )
+    assert not booking.done()
+
+    await publish(_yes_from_units(unit, requested.booking_id), _yes_from_buyers(unit, requested.booking_id, UUID(prospect["id"])))
+    response = await asyncio.wait_for(booking, 25)
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert (answer["booking_id"], answer["status"], answer["prospect_id"]) == (str(requested.booking_id), "confirmed", prospect["id"])
+
+
+async def test_post_with_wait_gives_the_pending_booking_after_the_wait(service) -> None:  # noqa: ANN001
+    prospect = await service.prospect()
+    body = {"prospect_id": prospect["id"], "unit_id": str(await service.unit())}
+    started = time.monotonic()
+    response = await service.client.post(f"{API}/bookings", json=body, params={"wait": 0.5})
+    assert response.status_code == 202
+    assert 0.45 <= time.monotonic() - started < 3
+    assert {k: response.json()[k] for k in ("status", "prospect_id", "reason")} == {"status": "pending", "prospect_id": prospect["id"], "reason": None}
+    # without wait, the contract's answer, unchanged
+    plain = await service.client.post(f"{API}/bookings", json={**body, "unit_id": str(await service.unit(name="B-1"))})
+    assert plain.status_code == 202
+    assert set(plain.json()) == {"booking_id", "status"}
+
+
+@pytest.mark.parametrize("wait", [31, -1, "soon"])
+async def test_post_names_a_bad_wait(service, wait) -> None:  # noqa: ANN001
+    body = {"prospect_id": (await service.prospect())["id"], "unit_id": str(await service.unit())}
+    assert ("query", "wait") in _field_errors(await service.client.post(f"{API}/bookings", json=body, params={"wait": wait}))
+
+
 @pytest.mark.parametrize(("params", "field"), [({"wait": 31}, "wait"), ({"wait": -1}, "wait"), ({"wait": "soon"}, "wait")])
 async def test_get_names_the_bad_parameter_when_invalid(service, params: dict, field: str) -> None:  # noqa: ANN001
     assert ("query", field) in _field_errors(await service.client.get(f"{API}/bookings/{uuid.uuid4()}", params=params))

@@ -113,13 +113,22 @@ async def erase_prospect(prospect_id: UUID, uow: Uow) -> Response:
 @router.post(
     "/bookings",
     status_code=status.HTTP_202_ACCEPTED,
-    response_model=BookingAccepted,
+    response_model=BookingOut | BookingAccepted,
     tags=["bookings"],
     summary="BOKA: start booking a unit for a prospect",
-    responses={200: {"model": BookingAccepted, "description": "a retry: the booking the same Idempotency-Key made"}},
+    description="With `wait=S` the answer comes once the booking is final (200, the whole booking) or after S "
+    "seconds (202, the whole booking, still pending): the request and the wait for its outcome in one call.",
+    responses={200: {"model": BookingOut | BookingAccepted, "description": "final within `wait`, or a retry with the same Idempotency-Key"}},
 )
 async def create_booking(
-    body: BookingCreate, uow: Uow, user: User, deadline: Deadline, response: Response, idempotency_key: IdempotencyKey = None
+    body: BookingCreate,
+    uow: Uow,
+    user: User,
+    deadline: Deadline,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    wait: Annotated[float, Query(ge=0, le=30, description="seconds to wait for the booking's outcome")] = 0,
 ) -> Any:
     accepted = await handlers.request_booking(
         uow,
@@ -129,6 +138,11 @@ async def create_booking(
         deadline,
         handlers.Idempotency.of(idempotency_key, "POST /bookings", body.model_dump(mode="json")),
     )
+    if wait > 0:
+        booking = await handlers.booking(uow, accepted.booking_id, request.app.state.waiters, wait)
+        if not accepted.created or booking["status"] != BookingStatus.PENDING.value:
+            response.status_code = status.HTTP_200_OK
+        return _booking_out(booking)
     if not accepted.created:
         response.status_code = status.HTTP_200_OK
     return {"booking_id": accepted.booking_id, "status": accepted.status}

@@ -12,7 +12,7 @@ from contracts.units import UnitChanged, UnitReleased, UnitReservationRejected, 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.kafka.subscriber.usecase import DefaultSubscriber
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from nyprod_kit.consumer import subscribe, with_unit_of_work
 
@@ -47,7 +47,7 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork]
     )
 
 
-def listen_for_settled_bookings(broker: KafkaBroker, waiters: BookingWaiters) -> DefaultSubscriber:
+def listen_for_settled_bookings(broker: KafkaBroker, waiters: BookingWaiters) -> BatchSubscriber:
     """Every replica reads this service's own booking outcomes (no consumer group: each replica
     sees all partitions, from now on) to wake its requests waiting for a booking that another
     replica settled. Nothing is stored, so nothing is committed and nothing is dead-lettered."""
@@ -56,17 +56,21 @@ def listen_for_settled_bookings(broker: KafkaBroker, waiters: BookingWaiters) ->
         group_id=None,
         auto_offset_reset="latest",
         ack_policy=AckPolicy.ACK_FIRST,
+        batch=True,
+        max_records=500,
+        batch_timeout_ms=10,
         fetch_max_wait_ms=500,
         title="prospects:booking-waiters",
     )
 
     @subscriber
     async def wake_waiters(message: KafkaMessage) -> None:
-        try:
-            event = decode(message.body)
-        except UndecodableEvent:
-            return
-        if isinstance(event, SETTLING):
-            waiters.notify(event.booking_id)
+        for record in message.raw_message:
+            try:
+                event = decode(record.value)
+            except UndecodableEvent:
+                continue
+            if isinstance(event, SETTLING):
+                waiters.notify(event.booking_id)
 
     return subscriber

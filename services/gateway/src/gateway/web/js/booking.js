@@ -90,7 +90,12 @@ export function bookUnit({ prospect, unitId, unitName }) {
       show('info', t('book.busy'), '', 'busy');
       let started;
       try {
-        started = await api.post('/bookings', { prospect_id: prospect.id, unit_id: unitId }, { headers: { 'Idempotency-Key': idempotencyKey } });
+        // the gateway answers once the booking is final (or after 10 s, still pending)
+        started = await api.post(
+          '/bookings',
+          { prospect_id: prospect.id, unit_id: unitId },
+          { query: { wait: 10 }, headers: { 'Idempotency-Key': idempotencyKey } },
+        );
       } catch (error) {
         show('error', describeError(error), '', 'error');
         ok.disabled = false;
@@ -98,7 +103,9 @@ export function bookUnit({ prospect, unitId, unitName }) {
         return;
       }
       try {
-        const booking = await awaitBooking(started.booking_id, () => show('info', t('book.waiting'), '', 'pending'));
+        const booking = FINAL.has(started.status)
+          ? started
+          : await awaitBooking(started.booking_id, () => show('info', t('book.waiting'), '', 'pending'));
         result = booking;
         const words = outcomeText(booking, names);
         show(words.kind, words.title, words.text, booking.status);
