@@ -491,10 +491,14 @@ async def run_saga(args: argparse.Namespace, run_no: int) -> SagaRun:
                     b = r.json()
                 return time.perf_counter() - t0
 
+            probes_started = datetime.now(UTC)
             probe = await probe_latency(args.probes, book_one, probe_pairs)
         if probe:
             print(f"  unloaded latency ({len(probe)} bookings one at a time after the rush): "
                   f"median {statistics.median(probe) * 1000:.0f} ms, max {max(probe) * 1000:.0f} ms")
+            if args.stages:
+                print("  the same by stage:")
+                await stage_report(stack, probes_started)
             violations, _ = await wait_quiet(dbs, args.quiet_timeout)
         for v in violations[:20]:
             print(f"  VIOLATION: {v}")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from itertools import chain
+from typing import Any
 
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.structs import OffsetAndMetadata
 from contracts import topics
@@ -16,6 +18,7 @@ from contracts.registry import UndecodableEvent, decode
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .uow import UnitOfWork
@@ -26,6 +29,8 @@ Handler = Callable[[Event], Awaitable[None]]
 
 # An unreachable database or broker is not the message's fault: keep retrying it (the saga's
 # deadline covers the wait) instead of dead-lettering good messages during an outage.
+_IDLE_POLL_MS = 500  # an idle consumer's poll: it returns at once when a record arrives
+
 _TRANSIENT = (OperationalError, ConnectionError, OSError, TimeoutError)
 
 
@@ -131,7 +136,6 @@ def subscribe(
     retry_delay: float = 0.05,
     batch_size: int = 100,
     workers: int = 1,
-    idle_poll_ms: int = 10,
 ) -> None:
     """Subscribe ``handlers`` to ``topic_names`` in consumer group ``group_id``. Events of
     other types on those topics are skipped (and committed).
@@ -141,22 +145,18 @@ def subscribe(
     the batch back and handles its events one by one (retries, dead letters). Partitions are
     assigned by range, the same numbers of every topic to the same consumer, so the events about
     one unit (the key of every saga event) are all handled by one consumer and two batches
-    seldom lock the same rows. ``idle_poll_ms`` bounds how long an event that arrives while the
-    consumer is idle waits."""
+    seldom lock the same rows."""
     if not isinstance(handlers, EventHandlers):
         handlers = EventHandlers(None, handlers)
     run = _Consumer(broker, group_id, handlers, OffsetCommitter(), max_attempts, retry_delay)
     for worker in range(workers):
-        subscriber = broker.subscriber(
+        subscriber = batch_subscriber(
+            broker,
             *topic_names,
             group_id=group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
-            batch=True,
             max_records=batch_size,
-            batch_timeout_ms=idle_poll_ms,
-            # the background fetch returns as soon as a message arrives; this only bounds idle polling
-            fetch_max_wait_ms=500,
             partition_assignment_strategy=(RangePartitionAssignor,),
             title=f"{group_id}:{','.join(topic_names)}#{worker}",
         )
@@ -164,6 +164,31 @@ def subscribe(
         @subscriber
         async def consume(message: KafkaMessage) -> None:
             await run.batch(message.consumer, message.raw_message)
+
+
+def batch_subscriber(broker: KafkaBroker, *topic_names: str, **options: Any) -> BatchSubscriber:
+    """A FastStream batch subscriber (the handler gets what one fetch brought) that hands over a
+    record the moment it arrives.
+
+    FastStream's batch subscriber sleeps for its whole poll timeout after every empty poll, so a
+    record arriving on an idle consumer waits up to that long — a few of those per booking. Here
+    the poll itself is the wait (aiokafka returns as soon as a record is there); a pause only
+    follows a poll that came back empty early (no partitions assigned yet)."""
+    subscriber = broker.subscriber(*topic_names, batch=True, batch_timeout_ms=_IDLE_POLL_MS, fetch_max_wait_ms=500, **options)
+    assert isinstance(subscriber, BatchSubscriber)
+
+    async def get_msg(consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        fetched = await consumer.getmany(timeout_ms=_IDLE_POLL_MS, max_records=subscriber.max_records)
+        if not fetched:
+            if loop.time() - started < _IDLE_POLL_MS / 2000:
+                await asyncio.sleep(_IDLE_POLL_MS / 1000)
+            return ()
+        return tuple(chain.from_iterable(fetched.values()))
+
+    subscriber.get_msg = get_msg  # type: ignore[method-assign]
+    return subscriber
 
 
 class _Consumer:

@@ -14,6 +14,8 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from nyprod_kit.consumer import batch_subscriber
+
 from .domain import StreamMessage, stream_message
 
 log = logging.getLogger(__name__)
@@ -104,18 +106,16 @@ def register(broker: KafkaBroker, hub: Hub) -> None:
     """Feed the hub from the event topics. No group_id: each replica gets every partition, and
     starts at the end (clients load the current state themselves; the stream only tells news)."""
 
-    @broker.subscriber(
+    # what one fetch brought, at once: a rush is several events per booking
+    @batch_subscriber(
+        broker,
         topics.UNITS,
         topics.PROSPECTS,
         topics.BUYERS,
         group_id=None,
         auto_offset_reset="latest",
         ack_policy=AckPolicy.ACK_FIRST,
-        # what one fetch brought, at once: a rush is several events per booking
-        batch=True,
         max_records=500,
-        batch_timeout_ms=10,
-        fetch_max_wait_ms=50,
         title="gateway:live-stream",
     )
     async def to_clients(message: KafkaMessage) -> None:

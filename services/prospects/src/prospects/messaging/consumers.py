@@ -14,7 +14,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
-from nyprod_kit.consumer import subscribe, with_unit_of_work
+from nyprod_kit.consumer import batch_subscriber, subscribe, with_unit_of_work
 
 from .. import handlers
 from ..db.uow import ProspectsUnitOfWork
@@ -51,15 +51,13 @@ def listen_for_settled_bookings(broker: KafkaBroker, waiters: BookingWaiters) ->
     """Every replica reads this service's own booking outcomes (no consumer group: each replica
     sees all partitions, from now on) to wake its requests waiting for a booking that another
     replica settled. Nothing is stored, so nothing is committed and nothing is dead-lettered."""
-    subscriber = broker.subscriber(
+    subscriber = batch_subscriber(
+        broker,
         topics.PROSPECTS,
         group_id=None,
         auto_offset_reset="latest",
         ack_policy=AckPolicy.ACK_FIRST,
-        batch=True,
         max_records=500,
-        batch_timeout_ms=10,
-        fetch_max_wait_ms=500,
         title="prospects:booking-waiters",
     )
 
