@@ -111,16 +111,21 @@ async def fire(
     follow: Callable[[str], Awaitable[httpx.Response]] | None,
     name: str,
     deadline_s: float,
+    rate: float | None = None,
 ) -> Rush:
-    """All bookings at once. t0 is taken just before each POST (so it includes waiting for one of
-    the client's connections); the latency ends when the answer carrying a final status arrives."""
+    """All bookings at once — or, with ``rate``, arriving at that many per second whether or not
+    the earlier ones are done (open loop, as agents do not wait for each other). t0 is taken just
+    before each POST (so it includes waiting for one of the client's connections); the latency
+    ends when the answer carrying a final status arrives."""
     rush = Rush(name, posted=len(plan), deadline=deadline_s)
     t0s: list[float] = []
     ends: list[float] = []
     start = asyncio.Event()
 
-    async def one(prospect_id: str, unit_id: str) -> None:
+    async def one(n: int, prospect_id: str, unit_id: str) -> None:
         await start.wait()
+        if rate:
+            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
         t0 = time.perf_counter()
         t0s.append(t0)
         give_up = t0 + deadline_s
@@ -154,8 +159,9 @@ async def fire(
         else:
             rush.outcomes["not final"] += 1  # still pending when the benchmark stopped waiting
 
-    tasks = [asyncio.create_task(one(p, u)) for p, u in plan]
+    tasks = [asyncio.create_task(one(n, p, u)) for n, (p, u) in enumerate(plan)]
     await asyncio.sleep(0)  # every task is now waiting on the start signal
+    started = time.perf_counter()
     start.set()
     # a booking stops polling at its deadline; its last ?wait=30 answer comes at most ~35 s later
     _done, late = await asyncio.wait(tasks, timeout=deadline_s + 60)
@@ -167,6 +173,10 @@ async def fire(
     rush.first_post = min(t0s) if t0s else 0.0
     rush.last_final = max(ends) if ends else rush.first_post
     return rush
+
+
+def arrival(args: argparse.Namespace) -> str:
+    return f"arriving at {args.rate:g}/s" if args.rate else "at once"
 
 
 def rss_mb(pid: int) -> float | None:
@@ -458,10 +468,10 @@ async def run_saga(args: argparse.Namespace, run_no: int) -> SagaRun:
             def follow(booking_id: str) -> Awaitable[httpx.Response]:
                 return client.get(f"{base}/bookings/{booking_id}", params={"wait": 30}, headers=headers)
 
-            log(f"rush: {len(plan)} bookings at once through the gateway ({args.connections} connections)")
+            log(f"rush: {len(plan)} bookings {arrival(args)} through the gateway ({args.connections} connections)")
             rush_started = datetime.now(UTC)
             meter.start()
-            rush = await fire(plan, post, follow, "saga", args.deadline)
+            rush = await fire(plan, post, follow, "saga", args.deadline, args.rate)
             rush.cpu = meter.stop()
             rss = {name: rss_mb(pid) for name, pid in pids.items()}
             await stop_profilers(profilers)
@@ -660,7 +670,7 @@ async def run_baseline(args: argparse.Namespace, run_no: int) -> BaselineRun:
             pid = service_pid(proc, "baseline_app.py")
             meter = CpuMeter({"baseline": pid})
             meter.start()
-            rush = await fire(plan, post, None, "baseline", args.deadline)
+            rush = await fire(plan, post, None, "baseline", args.deadline, args.rate)
             rush.cpu = meter.stop()
             rss = rss_mb(pid)
             print_rush(rush)
@@ -717,7 +727,7 @@ async def main_async(args: argparse.Namespace) -> int:
     print(f"command: {command}")
     print(f"started: {started.isoformat(timespec='seconds')}  (cwd {os.getcwd()}, {os.cpu_count()} CPUs, "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
-    print(f"scenario: {args.units} units × {args.contenders} contenders = {args.units * args.contenders} bookings at once, "
+    print(f"scenario: {args.units} units × {args.contenders} contenders = {args.units * args.contenders} bookings {arrival(args)}, "
           f"{args.connections} client connections, {args.runs} run(s)")
     saga_runs: list[SagaRun] = []
     base_runs: list[BaselineRun] = []
@@ -754,9 +764,12 @@ async def main_async(args: argparse.Namespace) -> int:
         sp_text = f"{sp:.1f}" if saga_runs else "-"
         bp_text = f"{bp:.1f}" if base_runs else "-"
         print(f"{'unloaded latency p50 (ms)':<26}| {sp_text:>10} | {bp_text:>10} | {ratio:>22}")
-    print(f"(all {args.units * args.contenders} bookings start at once, so latency includes queueing behind the others: p50 is at least "
-          f"~{args.units * args.contenders // 2} ÷ throughput; 'from send' leaves out the wait for one of the client's "
-          f"{args.connections} connections; 'unloaded' is one booking at a time)")
+    if args.rate:
+        print(f"(bookings arrive at {args.rate:g}/s, so throughput cannot exceed that; 'unloaded' is one booking at a time)")
+    else:
+        print(f"(all {args.units * args.contenders} bookings start at once, so latency includes queueing behind the others: p50 is at least "
+              f"~{args.units * args.contenders // 2} ÷ throughput; 'from send' leaves out the wait for one of the client's "
+              f"{args.connections} connections; 'unloaded' is one booking at a time)")
     if args.runs > 1:
         for label, runs in (("saga", saga_runs), ("baseline", base_runs)):
             if runs:
@@ -801,6 +814,7 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=200)
     parser.add_argument("--contenders", type=int, default=5, help="prospects booking each unit")
     parser.add_argument("--connections", type=int, default=100, help="the benchmark client's connection limit")
+    parser.add_argument("--rate", type=float, help="bookings arriving per second (open loop) instead of all at once")
     parser.add_argument("--setup-concurrency", type=int, default=16)
     parser.add_argument("--probes", type=int, default=20, help="unloaded bookings one at a time after the rush (0: none)")
     parser.add_argument("--deadline", type=float, default=90, help="seconds a booking may take before it counts as pending")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -16,6 +17,12 @@ from sqlalchemy.sql import Insert
 
 from .db import insert_ignoring_duplicates
 from .outbox import OutboxRelay, outbox_rows
+
+
+@functools.cache
+def _insert_ignoring_duplicates(table: Table, dialect_name: str) -> Insert:
+    # built once: constructing a statement costs about as much as executing it
+    return insert_ignoring_duplicates(table, dialect_name)
 
 
 class BatchAborted(Exception):
@@ -109,10 +116,8 @@ class UnitOfWork:
             if event.event_id in fresh:
                 fresh.remove(event.event_id)  # a second copy in the same batch is a duplicate
                 return True
-        else:
-            stmt = self._insert_inbox().values(self._inbox_row(consumer, event))
-            if (await self.session.execute(stmt)).rowcount == 1:
-                return True
+        elif (await self.session.execute(self._insert_inbox(), self._inbox_row(consumer, event))).rowcount == 1:
+            return True
         self._block_done = True  # a duplicate: leaving without commit is what the handler does
         return False
 
@@ -126,7 +131,7 @@ class UnitOfWork:
         return self._unclaimed[consumer]
 
     def _insert_inbox(self) -> Insert:
-        return insert_ignoring_duplicates(self._inbox, self.session.bind.dialect.name)
+        return _insert_ignoring_duplicates(self._inbox, self.session.bind.dialect.name)
 
     @staticmethod
     def _inbox_row(consumer: str, event: Event) -> dict[str, Any]:

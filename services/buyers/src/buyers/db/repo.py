@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Insert
 
 from nyprod_kit.db import insert_ignoring_duplicates
 
@@ -34,6 +35,88 @@ def contact_of(row: dict[str, Any]) -> Contact:
     return Contact(row["first_name"], row["last_name"], row["email"], row["phone"])
 
 
+# The statements of the booking path are built once: constructing a statement and its cache
+# key costs about as much as executing it. UPDATE parameters are named b_* because a key that
+# equals a column name would be taken as a SET value.
+
+_BUYER_BY_ID = select(buyers).where(buyers.c.id == bindparam("id"))
+_BUYER_BY_PROSPECT = select(buyers).where(buyers.c.prospect_id == bindparam("prospect_id"))
+_BUYER_BY_PROSPECT_FOR_UPDATE = _BUYER_BY_PROSPECT.with_for_update()
+_SET_CONTACT = (
+    update(buyers)
+    .where(buyers.c.id == bindparam("b_id"))
+    .values(
+        first_name=bindparam("b_first_name"),
+        last_name=bindparam("b_last_name"),
+        email=bindparam("b_email"),
+        phone=bindparam("b_phone"),
+        search_text=bindparam("b_search_text"),
+        contact_as_of=bindparam("b_contact_as_of"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
+_CONFIRM_CONTACT_AS_OF = (
+    update(buyers).where(buyers.c.id == bindparam("b_id")).values(contact_as_of=bindparam("b_contact_as_of"))
+)
+_TOUCH = (
+    update(buyers)
+    .where(buyers.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(updated_at=bindparam("b_updated_at"))
+)
+_TOUCH_CONFIRMED = _TOUCH.values(ever_confirmed=True)
+_DELETE_LINKS_OF_BUYER = delete(buyer_links).where(buyer_links.c.buyer_id == bindparam("buyer_id"))
+_DELETE_BUYER = delete(buyers).where(buyers.c.id == bindparam("buyer_id"))
+_LINKS_OF_BUYER = (
+    select(buyer_links.c.booking_id, buyer_links.c.unit_id, buyer_links.c.state)
+    .where(buyer_links.c.buyer_id == bindparam("buyer_id"))
+    .order_by(buyer_links.c.created_at, buyer_links.c.booking_id)
+)
+
+_LINKS_OF_BOOKING = (
+    select(buyer_links).where(buyer_links.c.booking_id == bindparam("booking_id")).order_by(buyer_links.c.created_at)
+)
+_CONFIRM_LINKS = (
+    update(buyer_links)
+    .where(buyer_links.c.booking_id == bindparam("b_booking_id"), buyer_links.c.state == LinkState.PENDING.value)
+    .values(state=LinkState.CONFIRMED.value)
+)
+_CONFIRM_LINK_OF_BUYER = _CONFIRM_LINKS.where(buyer_links.c.buyer_id == bindparam("b_buyer_id"))
+_REMOVE_LINKS = delete(buyer_links).where(buyer_links.c.booking_id == bindparam("booking_id"))
+_REMOVE_LINK_OF_BUYER = _REMOVE_LINKS.where(buyer_links.c.buyer_id == bindparam("buyer_id"))
+_CONFIRMED_BUYERS_OF_UNIT = (
+    select(
+        buyers.c.id.label("buyer_id"),
+        buyers.c.prospect_id,
+        buyers.c.first_name,
+        buyers.c.last_name,
+        buyer_links.c.booking_id,
+    )
+    .select_from(buyer_links.join(buyers, buyers.c.id == buyer_links.c.buyer_id))
+    .where(buyer_links.c.unit_id == bindparam("unit_id"), buyer_links.c.state == LinkState.CONFIRMED.value)
+    .order_by(buyer_links.c.created_at, buyers.c.id)
+)
+
+_B_REVISION = bindparam("b_revision")
+_UPDATE_UNIT_NAME = (
+    update(unit_names)
+    .where(unit_names.c.unit_id == bindparam("b_unit_id"), unit_names.c.revision < _B_REVISION)
+    .values(name=bindparam("b_name"), revision=_B_REVISION)
+)
+
+_ERASED_PROSPECT = select(erased_prospects.c.prospect_id).where(erased_prospects.c.prospect_id == bindparam("prospect_id"))
+
+# ON CONFLICT DO NOTHING is spelled per dialect, so these are built on first use for each one
+_INSERTS_IGNORING_DUPLICATES: dict[tuple[str, str], Insert] = {}
+
+
+def _insert_ignoring_duplicates(table: Table, dialect_name: str) -> Insert:
+    key = (table.name, dialect_name)
+    stmt = _INSERTS_IGNORING_DUPLICATES.get(key)
+    if stmt is None:
+        stmt = _INSERTS_IGNORING_DUPLICATES[key] = insert_ignoring_duplicates(table, dialect_name)
+    return stmt
+
+
 class BuyerRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -43,14 +126,12 @@ class BuyerRepo:
         return self.s.bind.dialect.name
 
     async def get(self, buyer_id: UUID) -> dict[str, Any] | None:
-        row = (await self.s.execute(select(buyers).where(buyers.c.id == buyer_id))).mappings().first()
+        row = (await self.s.execute(_BUYER_BY_ID, {"id": buyer_id})).mappings().first()
         return dict(row) if row else None
 
     async def by_prospect(self, prospect_id: UUID) -> dict[str, Any] | None:
-        stmt = select(buyers).where(buyers.c.prospect_id == prospect_id)
-        if self._dialect == "postgresql":
-            stmt = stmt.with_for_update()
-        row = (await self.s.execute(stmt)).mappings().first()
+        stmt = _BUYER_BY_PROSPECT_FOR_UPDATE if self._dialect == "postgresql" else _BUYER_BY_PROSPECT
+        row = (await self.s.execute(stmt, {"prospect_id": prospect_id})).mappings().first()
         return dict(row) if row else None
 
     async def add_if_absent(
@@ -59,50 +140,46 @@ class BuyerRepo:
         """Insert the prospect's buyer copy unless it exists (a replica may have just made it)."""
         now = _now()
         result = await self.s.execute(
-            insert_ignoring_duplicates(buyers, self._dialect).values(
-                id=buyer_id,
-                prospect_id=prospect_id,
+            _insert_ignoring_duplicates(buyers, self._dialect),
+            {
+                "id": buyer_id,
+                "prospect_id": prospect_id,
                 **_contact_values(contact),
-                contact_as_of=as_of,
-                ever_confirmed=False,
-                created_for_booking_id=for_booking_id,
-                created_at=now,
-                updated_at=now,
-            )
+                "contact_as_of": as_of,
+                "ever_confirmed": False,
+                "created_for_booking_id": for_booking_id,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         return result.rowcount == 1
 
     async def set_contact(self, buyer_id: UUID, contact: Contact, *, as_of: datetime) -> None:
         await self.s.execute(
-            update(buyers)
-            .where(buyers.c.id == buyer_id)
-            .values(**_contact_values(contact), contact_as_of=as_of, updated_at=_now())
+            _SET_CONTACT,
+            {
+                "b_id": buyer_id,
+                **{f"b_{column}": value for column, value in _contact_values(contact).items()},
+                "b_contact_as_of": as_of,
+                "b_updated_at": _now(),
+            },
         )
 
     async def confirm_contact_as_of(self, buyer_id: UUID, as_of: datetime) -> None:
-        await self.s.execute(update(buyers).where(buyers.c.id == buyer_id).values(contact_as_of=as_of))
+        await self.s.execute(_CONFIRM_CONTACT_AS_OF, {"b_id": buyer_id, "b_contact_as_of": as_of})
 
     async def touch(self, buyer_ids: Iterable[UUID], *, confirmed: bool = False) -> None:
         ids = list(set(buyer_ids))
         if not ids:
             return
-        values: dict[str, Any] = {"updated_at": _now()}
-        if confirmed:
-            values["ever_confirmed"] = True
-        await self.s.execute(update(buyers).where(buyers.c.id.in_(ids)).values(**values))
+        await self.s.execute(_TOUCH_CONFIRMED if confirmed else _TOUCH, {"b_ids": ids, "b_updated_at": _now()})
 
     async def delete(self, buyer_id: UUID) -> None:
-        await self.s.execute(delete(buyer_links).where(buyer_links.c.buyer_id == buyer_id))
-        await self.s.execute(delete(buyers).where(buyers.c.id == buyer_id))
+        await self.s.execute(_DELETE_LINKS_OF_BUYER, {"buyer_id": buyer_id})
+        await self.s.execute(_DELETE_BUYER, {"buyer_id": buyer_id})
 
     async def state(self, buyer: dict[str, Any]) -> BuyerState:
-        rows = (
-            await self.s.execute(
-                select(buyer_links.c.booking_id, buyer_links.c.unit_id, buyer_links.c.state)
-                .where(buyer_links.c.buyer_id == buyer["id"])
-                .order_by(buyer_links.c.created_at, buyer_links.c.booking_id)
-            )
-        ).all()
+        rows = (await self.s.execute(_LINKS_OF_BUYER, {"buyer_id": buyer["id"]})).all()
         return BuyerState(
             buyer_id=buyer["id"],
             created_for_booking_id=buyer["created_for_booking_id"],
@@ -161,49 +238,30 @@ class LinkRepo:
 
     async def add_if_absent(self, buyer_id: UUID, unit_id: UUID, booking_id: UUID, state: LinkState) -> bool:
         result = await self.s.execute(
-            insert_ignoring_duplicates(buyer_links, self.s.bind.dialect.name).values(
-                buyer_id=buyer_id, booking_id=booking_id, unit_id=unit_id, state=state.value, created_at=_now()
-            )
+            _insert_ignoring_duplicates(buyer_links, self.s.bind.dialect.name),
+            {"buyer_id": buyer_id, "booking_id": booking_id, "unit_id": unit_id, "state": state.value, "created_at": _now()},
         )
         return result.rowcount == 1
 
     async def of_booking(self, booking_id: UUID) -> list[dict[str, Any]]:
-        rows = (
-            await self.s.execute(
-                select(buyer_links).where(buyer_links.c.booking_id == booking_id).order_by(buyer_links.c.created_at)
-            )
-        ).mappings()
+        rows = (await self.s.execute(_LINKS_OF_BOOKING, {"booking_id": booking_id})).mappings()
         return [dict(r) for r in rows]
 
     async def confirm(self, booking_id: UUID, buyer_id: UUID | None = None) -> None:
-        stmt = update(buyer_links).where(
-            buyer_links.c.booking_id == booking_id, buyer_links.c.state == LinkState.PENDING.value
-        )
-        if buyer_id is not None:
-            stmt = stmt.where(buyer_links.c.buyer_id == buyer_id)
-        await self.s.execute(stmt.values(state=LinkState.CONFIRMED.value))
+        if buyer_id is None:
+            await self.s.execute(_CONFIRM_LINKS, {"b_booking_id": booking_id})
+        else:
+            await self.s.execute(_CONFIRM_LINK_OF_BUYER, {"b_booking_id": booking_id, "b_buyer_id": buyer_id})
 
     async def remove(self, booking_id: UUID, buyer_id: UUID | None = None) -> int:
-        stmt = delete(buyer_links).where(buyer_links.c.booking_id == booking_id)
-        if buyer_id is not None:
-            stmt = stmt.where(buyer_links.c.buyer_id == buyer_id)
-        return (await self.s.execute(stmt)).rowcount
+        if buyer_id is None:
+            result = await self.s.execute(_REMOVE_LINKS, {"booking_id": booking_id})
+        else:
+            result = await self.s.execute(_REMOVE_LINK_OF_BUYER, {"booking_id": booking_id, "buyer_id": buyer_id})
+        return result.rowcount
 
     async def confirmed_buyers_of_unit(self, unit_id: UUID) -> list[dict[str, Any]]:
-        rows = (
-            await self.s.execute(
-                select(
-                    buyers.c.id.label("buyer_id"),
-                    buyers.c.prospect_id,
-                    buyers.c.first_name,
-                    buyers.c.last_name,
-                    buyer_links.c.booking_id,
-                )
-                .select_from(buyer_links.join(buyers, buyers.c.id == buyer_links.c.buyer_id))
-                .where(buyer_links.c.unit_id == unit_id, buyer_links.c.state == LinkState.CONFIRMED.value)
-                .order_by(buyer_links.c.created_at, buyers.c.id)
-            )
-        ).mappings()
+        rows = (await self.s.execute(_CONFIRMED_BUYERS_OF_UNIT, {"unit_id": unit_id})).mappings()
         return [dict(r) for r in rows]
 
     async def page(
@@ -247,14 +305,11 @@ class UnitNameRepo:
     async def remember(self, unit_id: UUID, name: str, revision: int) -> None:
         """Keep the name of the highest revision seen: an older event arriving late changes nothing."""
         inserted = await self.s.execute(
-            insert_ignoring_duplicates(unit_names, self.s.bind.dialect.name).values(unit_id=unit_id, name=name, revision=revision)
+            _insert_ignoring_duplicates(unit_names, self.s.bind.dialect.name),
+            {"unit_id": unit_id, "name": name, "revision": revision},
         )
         if inserted.rowcount == 0:
-            await self.s.execute(
-                update(unit_names)
-                .where(unit_names.c.unit_id == unit_id, unit_names.c.revision < revision)
-                .values(name=name, revision=revision)
-            )
+            await self.s.execute(_UPDATE_UNIT_NAME, {"b_unit_id": unit_id, "b_name": name, "b_revision": revision})
 
 
 class ErasedProspectRepo:
@@ -267,5 +322,5 @@ class ErasedProspectRepo:
         )
 
     async def contains(self, prospect_id: UUID) -> bool:
-        found = await self.s.scalar(select(erased_prospects.c.prospect_id).where(erased_prospects.c.prospect_id == prospect_id))
+        found = await self.s.scalar(_ERASED_PROSPECT, {"prospect_id": prospect_id})
         return found is not None

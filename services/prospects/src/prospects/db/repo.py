@@ -8,9 +8,10 @@ from typing import Any
 from uuid import UUID
 
 from contracts.types import BookingStatus, UnitStatus
-from sqlalchemy import ColumnElement, Select, delete, exists, func, insert, or_, select, text, union, update
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, delete, exists, func, insert, or_, select, text, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Insert
 
 from nyprod_kit.db import insert_ignoring_duplicates
 
@@ -38,6 +39,114 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql"
 
 
+# The statements of the booking path are built once: constructing a statement (and its cache key)
+# costs about as much as executing it. Values come in as parameters; UPDATE parameters are named
+# apart from the columns they set, which SQLAlchemy reserves for the SET clause.
+
+_GET_PROSPECT = select(prospects).where(prospects.c.id == bindparam("id"))
+_GET_PROSPECT_FOR_UPDATE = _GET_PROSPECT.with_for_update()
+
+_BUYS_CONFIRMED = exists(
+    select(booking_buyers.c.booking_id)
+    .join(bookings, bookings.c.id == booking_buyers.c.booking_id)
+    .where(booking_buyers.c.prospect_id == prospects.c.id, bookings.c.status == BookingStatus.CONFIRMED.value)
+)
+_MAKE_BUYERS = (
+    update(prospects)
+    .where(
+        prospects.c.id.in_(bindparam("b_ids", expanding=True)),
+        _BUYS_CONFIRMED,
+        prospects.c.status != ProspectStatus.BUYER.value,
+    )
+    .values(status=ProspectStatus.BUYER.value, updated_at=bindparam("b_now"))
+)
+_UNMAKE_BUYERS = (
+    update(prospects)
+    .where(
+        prospects.c.id.in_(bindparam("b_ids", expanding=True)),
+        ~_BUYS_CONFIRMED,
+        prospects.c.status != ProspectStatus.PROSPECT.value,
+    )
+    .values(status=ProspectStatus.PROSPECT.value, updated_at=bindparam("b_now"))
+)
+
+_INSERT_BOOKING = insert(bookings)
+_INSERT_BUYERS = insert(booking_buyers)
+_INSERT_STEP = insert(booking_steps)
+
+_LOAD_BOOKING = (
+    select(bookings, booking_buyers.c.prospect_id.label("buyer"))
+    .outerjoin(booking_buyers, booking_buyers.c.booking_id == bookings.c.id)
+    .where(bookings.c.id == bindparam("id"))
+    .order_by(booking_buyers.c.position)
+)
+_LOAD_BOOKING_FOR_UPDATE = _LOAD_BOOKING.with_for_update(of=bookings)
+
+_SAVE_BOOKING = (
+    update(bookings)
+    .where(
+        bookings.c.id == bindparam("b_id"),
+        bookings.c.status == bindparam("b_was_status"),
+        bookings.c.version == bindparam("b_was_version"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        reason=bindparam("b_reason"),
+        unit_answer=bindparam("b_unit_answer"),
+        buyer_answer=bindparam("b_buyer_answer"),
+        buyer_id=bindparam("b_buyer_id"),
+        version=bindparam("b_version"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
+_REMOVE_BUYERS = delete(booking_buyers).where(
+    booking_buyers.c.booking_id == bindparam("booking_id"),
+    booking_buyers.c.prospect_id.in_(bindparam("prospect_ids", expanding=True)),
+)
+_LAST_BUYER_POSITION = select(func.max(booking_buyers.c.position)).where(
+    booking_buyers.c.booking_id == bindparam("booking_id")
+)
+
+_OVERDUE = (
+    select(bookings.c.id)
+    .where(bookings.c.status == BookingStatus.PENDING.value, bookings.c.deadline_at <= bindparam("now"))
+    .order_by(bookings.c.deadline_at)
+    .limit(bindparam("limit", type_=Integer))
+)
+
+_GET_BOOKING = select(bookings).where(bookings.c.id == bindparam("id"))
+_BUYERS_OF = (
+    select(booking_buyers.c.booking_id, booking_buyers.c.prospect_id)
+    .where(booking_buyers.c.booking_id.in_(bindparam("ids", expanding=True)))
+    .order_by(booking_buyers.c.booking_id, booking_buyers.c.position)
+)
+
+_GET_IDEMPOTENCY_KEY = select(idempotency_keys).where(idempotency_keys.c.key == bindparam("key"))
+
+# ON CONFLICT is spelled per dialect, so these are built on first use for each
+_CLAIM_KEY: dict[str, Insert] = {}
+_UPSERT_UNIT: dict[tuple[str, tuple[str, ...]], Insert] = {}
+
+
+def _claim_key_statement(dialect_name: str) -> Insert:
+    stmt = _CLAIM_KEY.get(dialect_name)
+    if stmt is None:
+        stmt = _CLAIM_KEY[dialect_name] = insert_ignoring_duplicates(idempotency_keys, dialect_name)
+    return stmt
+
+
+def _upsert_unit_statement(dialect_name: str, columns: tuple[str, ...]) -> Insert:
+    stmt = _UPSERT_UNIT.get((dialect_name, columns))
+    if stmt is None:
+        ins = postgresql.insert(units) if dialect_name == "postgresql" else sqlite.insert(units)
+        stmt = _UPSERT_UNIT[(dialect_name, columns)] = ins.on_conflict_do_update(
+            index_elements=[units.c.id],
+            set_={k: ins.excluded[k] for k in columns if k != "id"},
+            where=units.c.revision < ins.excluded.revision,
+        )
+    return stmt
+
+
 class ProspectRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -46,10 +155,8 @@ class ProspectRepo:
         await self.s.execute(insert(prospects).values(row))
 
     async def get(self, prospect_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
-        stmt = select(prospects).where(prospects.c.id == prospect_id)
-        if for_update and _is_postgres(self.s):
-            stmt = stmt.with_for_update()
-        row = (await self.s.execute(stmt)).mappings().first()
+        stmt = _GET_PROSPECT_FOR_UPDATE if for_update and _is_postgres(self.s) else _GET_PROSPECT
+        row = (await self.s.execute(stmt, {"id": prospect_id})).mappings().first()
         return dict(row) if row else None
 
     async def edit(self, prospect_id: UUID, changes: dict[str, Any]) -> None:
@@ -113,23 +220,9 @@ class ProspectRepo:
         """A prospect is a buyer exactly while it buys (holds or co-buys) a confirmed booking."""
         if not prospect_ids:
             return
-        buys_confirmed = exists(
-            select(booking_buyers.c.booking_id)
-            .join(bookings, bookings.c.id == booking_buyers.c.booking_id)
-            .where(booking_buyers.c.prospect_id == prospects.c.id, bookings.c.status == BookingStatus.CONFIRMED.value)
-        )
-        now = _now()
-        ids = prospects.c.id.in_(prospect_ids)
-        await self.s.execute(
-            update(prospects)
-            .where(ids, buys_confirmed, prospects.c.status != ProspectStatus.BUYER.value)
-            .values(status=ProspectStatus.BUYER.value, updated_at=now)
-        )
-        await self.s.execute(
-            update(prospects)
-            .where(ids, ~buys_confirmed, prospects.c.status != ProspectStatus.PROSPECT.value)
-            .values(status=ProspectStatus.PROSPECT.value, updated_at=now)
-        )
+        params = {"b_ids": list(prospect_ids), "b_now": _now()}
+        await self.s.execute(_MAKE_BUYERS, params)
+        await self.s.execute(_UNMAKE_BUYERS, params)
 
     # ---- interests -------------------------------------------------------------------------
 
@@ -159,13 +252,8 @@ class UnitCopyRepo:
 
     async def upsert_if_newer(self, row: dict[str, Any]) -> bool:
         """Insert the unit, or overwrite the copy when ``row`` has a higher revision."""
-        ins = (postgresql.insert(units) if _is_postgres(self.s) else sqlite.insert(units)).values(row)
-        stmt = ins.on_conflict_do_update(
-            index_elements=[units.c.id],
-            set_={k: ins.excluded[k] for k in row if k != "id"},
-            where=units.c.revision < ins.excluded.revision,
-        )
-        result = await self.s.execute(stmt)
+        stmt = _upsert_unit_statement(self.s.bind.dialect.name, tuple(row))
+        result = await self.s.execute(stmt, row)
         return result.rowcount == 1
 
     async def get(self, unit_id: UUID) -> dict[str, Any] | None:
@@ -186,36 +274,30 @@ class BookingRepo:
 
     async def add(self, booking: Booking, requested_by: str | None, now: datetime) -> None:
         await self.s.execute(
-            insert(bookings).values(
-                id=booking.booking_id,
-                prospect_id=booking.prospect_id,
-                unit_id=booking.unit_id,
-                status=booking.status.value,
-                reason=booking.reason,
-                unit_answer=None,
-                buyer_answer=None,
-                buyer_id=None,
-                requested_by=requested_by,
-                deadline_at=booking.deadline_at,
-                version=1,
-                created_at=now,
-                updated_at=now,
-            )
+            _INSERT_BOOKING,
+            {
+                "id": booking.booking_id,
+                "prospect_id": booking.prospect_id,
+                "unit_id": booking.unit_id,
+                "status": booking.status.value,
+                "reason": booking.reason,
+                "unit_answer": None,
+                "buyer_answer": None,
+                "buyer_id": None,
+                "requested_by": requested_by,
+                "deadline_at": booking.deadline_at,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         await self._add_buyers(booking.booking_id, list(booking.buyers), 0, now)
 
     async def load(self, booking_id: UUID, *, for_update: bool = False) -> tuple[Booking, int] | None:
         """The booking's saga state and its version (for the conditional save), in one query:
         a row per buyer, in order."""
-        stmt = (
-            select(bookings, booking_buyers.c.prospect_id.label("buyer"))
-            .outerjoin(booking_buyers, booking_buyers.c.booking_id == bookings.c.id)
-            .where(bookings.c.id == booking_id)
-            .order_by(booking_buyers.c.position)
-        )
-        if for_update and _is_postgres(self.s):
-            stmt = stmt.with_for_update(of=bookings)
-        rows = (await self.s.execute(stmt)).mappings().all()
+        stmt = _LOAD_BOOKING_FOR_UPDATE if for_update and _is_postgres(self.s) else _LOAD_BOOKING
+        rows = (await self.s.execute(stmt, {"id": booking_id})).mappings().all()
         if not rows:
             return None
         row = rows[0]
@@ -237,37 +319,35 @@ class BookingRepo:
         """Store ``after`` if the booking is still as it was read (status and version): exactly
         one of two racing writers (a late answer and the deadline sweeper, say) wins."""
         result = await self.s.execute(
-            update(bookings)
-            .where(bookings.c.id == before.booking_id, bookings.c.status == before.status.value, bookings.c.version == version)
-            .values(
-                status=after.status.value,
-                reason=after.reason,
-                unit_answer=after.unit_answer.value if after.unit_answer else None,
-                buyer_answer=after.buyer_answer.value if after.buyer_answer else None,
-                buyer_id=after.buyer_id,
-                version=version + 1,
-                updated_at=now,
-            )
+            _SAVE_BOOKING,
+            {
+                "b_id": before.booking_id,
+                "b_was_status": before.status.value,
+                "b_was_version": version,
+                "b_status": after.status.value,
+                "b_reason": after.reason,
+                "b_unit_answer": after.unit_answer.value if after.unit_answer else None,
+                "b_buyer_answer": after.buyer_answer.value if after.buyer_answer else None,
+                "b_buyer_id": after.buyer_id,
+                "b_version": version + 1,
+                "b_updated_at": now,
+            },
         )
         if result.rowcount != 1:
             return False
         if before.buyers != after.buyers:
             gone = [p for p in before.buyers if p not in after.buyers]
             if gone:
-                await self.s.execute(
-                    delete(booking_buyers).where(booking_buyers.c.booking_id == before.booking_id, booking_buyers.c.prospect_id.in_(gone))
-                )
+                await self.s.execute(_REMOVE_BUYERS, {"booking_id": before.booking_id, "prospect_ids": gone})
             added = [p for p in after.buyers if p not in before.buyers]
             if added:
-                last = await self.s.scalar(
-                    select(func.max(booking_buyers.c.position)).where(booking_buyers.c.booking_id == before.booking_id)
-                )
+                last = await self.s.scalar(_LAST_BUYER_POSITION, {"booking_id": before.booking_id})
                 await self._add_buyers(before.booking_id, added, (last if last is not None else -1) + 1, now)
         return True
 
     async def _add_buyers(self, booking_id: UUID, prospect_ids: list[UUID], first_position: int, now: datetime) -> None:
         await self.s.execute(
-            insert(booking_buyers),
+            _INSERT_BUYERS,
             [
                 {"booking_id": booking_id, "prospect_id": p, "position": first_position + i, "added_at": now}
                 for i, p in enumerate(prospect_ids)
@@ -278,9 +358,16 @@ class BookingRepo:
         self, booking_id: UUID, step: str, status: BookingStatus, reason: str | None, by: str | None, prospect_id: UUID | None, now: datetime
     ) -> None:
         await self.s.execute(
-            insert(booking_steps).values(
-                booking_id=booking_id, at=now, step=step, status=status.value, reason=reason, by=by, prospect_id=prospect_id
-            )
+            _INSERT_STEP,
+            {
+                "booking_id": booking_id,
+                "at": now,
+                "step": step,
+                "status": status.value,
+                "reason": reason,
+                "by": by,
+                "prospect_id": prospect_id,
+            },
         )
 
     async def steps(self, booking_id: UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
@@ -293,18 +380,13 @@ class BookingRepo:
 
     async def overdue(self, now: datetime, limit: int) -> list[UUID]:
         """Pending bookings whose deadline has passed, oldest first."""
-        rows = await self.s.execute(
-            select(bookings.c.id)
-            .where(bookings.c.status == BookingStatus.PENDING.value, bookings.c.deadline_at <= now)
-            .order_by(bookings.c.deadline_at)
-            .limit(limit)
-        )
+        rows = await self.s.execute(_OVERDUE, {"now": now, "limit": limit})
         return list(rows.scalars())
 
     # ---- reading -------------------------------------------------------------------------
 
     async def get(self, booking_id: UUID) -> dict[str, Any] | None:
-        row = (await self.s.execute(select(bookings).where(bookings.c.id == booking_id))).mappings().first()
+        row = (await self.s.execute(_GET_BOOKING, {"id": booking_id})).mappings().first()
         if row is None:
             return None
         return (await self._with_buyers([dict(row)]))[0]
@@ -357,11 +439,7 @@ class BookingRepo:
     async def _with_buyers(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         buyers: dict[UUID, list[UUID]] = defaultdict(list)
         if rows:
-            result = await self.s.execute(
-                select(booking_buyers.c.booking_id, booking_buyers.c.prospect_id)
-                .where(booking_buyers.c.booking_id.in_([r["id"] for r in rows]))
-                .order_by(booking_buyers.c.booking_id, booking_buyers.c.position)
-            )
+            result = await self.s.execute(_BUYERS_OF, {"ids": [r["id"] for r in rows]})
             for booking_id, prospect_id in result:
                 buyers[booking_id].append(prospect_id)
         return [{**r, "buyers": buyers[r["id"]]} for r in rows]
@@ -374,12 +452,11 @@ class IdempotencyRepo:
     async def claim(self, key: str, booking_id: UUID, fingerprint: str) -> bool:
         """Take the key for this booking; False when another request already has it. On
         PostgreSQL a concurrent request with the same key waits here until the first commits."""
-        stmt = insert_ignoring_duplicates(idempotency_keys, self.s.bind.dialect.name).values(
-            key=key, booking_id=booking_id, fingerprint=fingerprint, created_at=_now()
-        )
-        return (await self.s.execute(stmt)).rowcount == 1
+        stmt = _claim_key_statement(self.s.bind.dialect.name)
+        params = {"key": key, "booking_id": booking_id, "fingerprint": fingerprint, "created_at": _now()}
+        return (await self.s.execute(stmt, params)).rowcount == 1
 
     async def get(self, key: str) -> dict[str, Any] | None:
-        row = (await self.s.execute(select(idempotency_keys).where(idempotency_keys.c.key == key))).mappings().first()
+        row = (await self.s.execute(_GET_IDEMPOTENCY_KEY, {"key": key})).mappings().first()
         return dict(row) if row else None
 

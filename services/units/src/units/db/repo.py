@@ -7,8 +7,10 @@ from typing import Any
 from uuid import UUID
 
 from contracts.types import UnitStatus
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Update, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from nyprod_kit.db import is_postgres
 
 from ..domain import TAKEN, UnitState
 from .models import projects, unit_buyers, unit_status_history, units
@@ -16,6 +18,42 @@ from .models import projects, unit_buyers, unit_status_history, units
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+# The booking rush path's statements are built once: constructing a statement and its cache key
+# costs about as much as executing it. UPDATE parameters are named b_* because a parameter named
+# after a column is reserved for that column's SET value.
+_GET_UNIT = select(units).where(units.c.id == bindparam("id"))
+_GET_UNIT_FOR_UPDATE = _GET_UNIT.with_for_update()
+_UNIT_STATE = select(units.c.id, units.c.status, units.c.booking_id).where(units.c.id == bindparam("id"))
+_BOOK_IF_AVAILABLE = (
+    update(units)
+    .where(units.c.id == bindparam("b_id"), units.c.status == UnitStatus.AVAILABLE.value)
+    .values(
+        status=UnitStatus.BOOKED.value, booking_id=bindparam("b_booking_id"), revision=units.c.revision + 1, updated_at=bindparam("b_now")
+    )
+)
+
+
+def _release_held(held_by: ColumnElement[bool]) -> Update:
+    return (
+        update(units)
+        .where(units.c.id == bindparam("b_id"), held_by, units.c.status == bindparam("b_status"))
+        .values(status=UnitStatus.AVAILABLE.value, booking_id=None, revision=units.c.revision + 1, updated_at=bindparam("b_now"))
+    )
+
+
+_RELEASE_HELD_BY = _release_held(units.c.booking_id == bindparam("b_booking_id"))
+# `= NULL` never matches, so a unit held by no booking needs `IS NULL`
+_RELEASE_HELD_BY_NONE = _release_held(units.c.booking_id.is_(None))
+_BUYERS_OF = (
+    select(unit_buyers)
+    .where(unit_buyers.c.unit_id.in_(bindparam("ids", expanding=True)))
+    .order_by(unit_buyers.c.last_name, unit_buyers.c.first_name)
+)
+_DELETE_BUYERS = delete(unit_buyers).where(unit_buyers.c.unit_id == bindparam("unit_id"))
+_INSERT_BUYERS = insert(unit_buyers)
+_INSERT_HISTORY = insert(unit_status_history)
 
 
 class ProjectRepo:
@@ -50,14 +88,12 @@ class UnitRepo:
         return row
 
     async def get(self, unit_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
-        stmt = select(units).where(units.c.id == unit_id)
-        if for_update and self.s.bind.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        row = (await self.s.execute(stmt)).mappings().first()
+        stmt = _GET_UNIT_FOR_UPDATE if for_update and is_postgres(self.s) else _GET_UNIT
+        row = (await self.s.execute(stmt, {"id": unit_id})).mappings().first()
         return dict(row) if row else None
 
     async def state(self, unit_id: UUID) -> UnitState | None:
-        row = (await self.s.execute(select(units.c.id, units.c.status, units.c.booking_id).where(units.c.id == unit_id))).first()
+        row = (await self.s.execute(_UNIT_STATE, {"id": unit_id})).first()
         return UnitState(row.id, UnitStatus(row.status), row.booking_id) if row else None
 
     async def name_taken(self, project_id: UUID, name: str, except_id: UUID | None = None) -> bool:
@@ -84,11 +120,7 @@ class UnitRepo:
 
     async def book_if_available(self, unit_id: UUID, booking_id: UUID) -> bool:
         """The concurrency guard: exactly one booking can move an available unit to booked."""
-        result = await self.s.execute(
-            update(units)
-            .where(units.c.id == unit_id, units.c.status == UnitStatus.AVAILABLE.value)
-            .values(status=UnitStatus.BOOKED.value, booking_id=booking_id, revision=units.c.revision + 1, updated_at=_now())
-        )
+        result = await self.s.execute(_BOOK_IF_AVAILABLE, {"b_id": unit_id, "b_booking_id": booking_id, "b_now": _now()})
         return result.rowcount == 1
 
     async def release_if_held_by(self, unit_id: UUID, booking_id: UUID) -> str | None:
@@ -96,11 +128,11 @@ class UnitRepo:
         current = await self.get(unit_id, for_update=True)
         if current is None or current["booking_id"] != booking_id or current["status"] not in TAKEN:
             return None
-        result = await self.s.execute(
-            update(units)
-            .where(units.c.id == unit_id, units.c.booking_id == booking_id, units.c.status == current["status"])
-            .values(status=UnitStatus.AVAILABLE.value, booking_id=None, revision=units.c.revision + 1, updated_at=_now())
-        )
+        params = {"b_id": unit_id, "b_status": current["status"], "b_now": _now()}
+        if booking_id is None:
+            result = await self.s.execute(_RELEASE_HELD_BY_NONE, params)
+        else:
+            result = await self.s.execute(_RELEASE_HELD_BY, {**params, "b_booking_id": booking_id})
         return current["status"] if result.rowcount == 1 else None
 
     async def change_status_if(self, unit_id: UUID, expected: str, new: str) -> bool:
@@ -120,19 +152,15 @@ class UnitRepo:
         out: dict[UUID, list[dict[str, Any]]] = {u: [] for u in unit_ids}
         if not unit_ids:
             return out
-        rows = (
-            await self.s.execute(
-                select(unit_buyers).where(unit_buyers.c.unit_id.in_(unit_ids)).order_by(unit_buyers.c.last_name, unit_buyers.c.first_name)
-            )
-        ).mappings()
+        rows = (await self.s.execute(_BUYERS_OF, {"ids": unit_ids})).mappings()
         for r in rows:
             out[r["unit_id"]].append(dict(r))
         return out
 
     async def replace_buyers(self, unit_id: UUID, buyers: list[dict[str, Any]]) -> None:
-        await self.s.execute(delete(unit_buyers).where(unit_buyers.c.unit_id == unit_id))
+        await self.s.execute(_DELETE_BUYERS, {"unit_id": unit_id})
         if buyers:
-            await self.s.execute(insert(unit_buyers), [{**b, "unit_id": unit_id} for b in buyers])
+            await self.s.execute(_INSERT_BUYERS, [{**b, "unit_id": unit_id} for b in buyers])
 
 
 class HistoryRepo:
@@ -142,11 +170,8 @@ class HistoryRepo:
     async def record(
         self, unit_id: UUID, from_status: str | None, to_status: str, *, booking_id: UUID | None, by: str | None, reason: str | None = None
     ) -> None:
-        await self.s.execute(
-            insert(unit_status_history).values(
-                unit_id=unit_id, at=_now(), from_status=from_status, to_status=to_status, booking_id=booking_id, by=by, reason=reason
-            )
-        )
+        row = {"unit_id": unit_id, "at": _now(), "from_status": from_status, "to_status": to_status, "booking_id": booking_id}
+        await self.s.execute(_INSERT_HISTORY, {**row, "by": by, "reason": reason})
 
     async def page(self, unit_id: UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         where = unit_status_history.c.unit_id == unit_id

@@ -1,0 +1,76 @@
+"""The units repository's guarded updates, straight against both databases."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from contracts.types import UnitStatus
+from sqlalchemy import update
+
+from nyprod_kit.db import make_engine, make_sessionmaker
+from nyprod_kit.migrations import upgrade_to_head
+from nyprod_kit.testing import fresh_database
+from units.db.models import MIGRATIONS, units
+from units.db.repo import ProjectRepo, UnitRepo
+
+
+@pytest.fixture(scope="module", params=["postgres", "sqlite"])
+async def sessions(request, tmp_path_factory):
+    async with fresh_database(request.param, tmp_path_factory.mktemp("units-repo"), "unitsrepo") as url:
+        engine = make_engine(url)
+        await upgrade_to_head(engine, MIGRATIONS)
+        try:
+            yield make_sessionmaker(engine)
+        finally:
+            await engine.dispose()
+
+
+async def new_unit(session) -> uuid.UUID:
+    project_id = uuid.uuid4()
+    await ProjectRepo(session).add(project_id, f"Kv. Linden {project_id.hex[:4]}")
+    unit = await UnitRepo(session).add({"id": uuid.uuid4(), "project_id": project_id, "name": "B-0201"})
+    return unit["id"]
+
+
+async def test_release_frees_a_taken_unit_only_for_the_booking_holding_it(sessions):
+    async with sessions() as session:
+        repo = UnitRepo(session)
+        unit_id, booking_id = await new_unit(session), uuid.uuid4()
+        assert await repo.book_if_available(unit_id, booking_id)
+        assert not await repo.book_if_available(unit_id, uuid.uuid4())
+        assert await repo.release_if_held_by(unit_id, uuid.uuid4()) is None
+        assert await repo.release_if_held_by(unit_id, booking_id) == UnitStatus.BOOKED.value
+        row = await repo.get(unit_id, for_update=True)
+        assert row is not None and row["status"] == UnitStatus.AVAILABLE.value and row["booking_id"] is None and row["revision"] == 3
+        await session.commit()
+
+
+async def test_release_frees_a_taken_unit_held_by_no_booking(sessions):
+    async with sessions() as session:
+        repo = UnitRepo(session)
+        unit_id = await new_unit(session)
+        await session.execute(update(units).where(units.c.id == unit_id).values(status=UnitStatus.RESERVED.value))
+        assert await repo.release_if_held_by(unit_id, None) == UnitStatus.RESERVED.value
+        state = await repo.state(unit_id)
+        assert state is not None and state.status is UnitStatus.AVAILABLE and state.booking_id is None
+        await session.commit()
+
+
+async def test_buyers_of_groups_each_units_buyers_sorted_by_name(sessions):
+    async with sessions() as session:
+        repo = UnitRepo(session)
+        first, second, empty = await new_unit(session), await new_unit(session), uuid.uuid4()
+
+        def buyer(last: str) -> dict:
+            ids = {"buyer_id": uuid.uuid4(), "prospect_id": uuid.uuid4(), "booking_id": uuid.uuid4()}
+            return {**ids, "first_name": "Åsa", "last_name": last}
+
+        await repo.replace_buyers(first, [buyer("Öberg"), buyer("Andersson")])
+        await repo.replace_buyers(second, [buyer("Berg")])
+        await repo.replace_buyers(second, [buyer("Lind")])
+        got = await repo.buyers_of([first, second, empty])
+        assert [b["last_name"] for b in got[first]] == ["Andersson", "Öberg"]
+        assert [b["last_name"] for b in got[second]] == ["Lind"]
+        assert got[empty] == [] and await repo.buyers_of([]) == {}
+        await session.commit()
