@@ -44,15 +44,18 @@ class CountingUnitOfWork(UnitOfWork):
         CountingUnitOfWork.commits += 1
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def topic():
-    await ensure_topics(kafka_bootstrap(), (TOPIC, f"{TOPIC}.dlq"))
+    """A topic of each test's own: a fresh consumer group reads its topic from the start."""
+    name = f"{TOPIC}.{uuid.uuid4().hex[:6]}"
+    await ensure_topics(kafka_bootstrap(), (name, f"{name}.dlq"))
     registry.REGISTRY[(CrateLoaded.TYPE, CrateLoaded.VERSION)] = CrateLoaded
-    yield TOPIC
+    yield name
     del registry.REGISTRY[(CrateLoaded.TYPE, CrateLoaded.VERSION)]
 
 
-async def test_a_fetched_batch_commits_once_and_a_poison_event_in_it_loses_nothing(tmp_path, topic):
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_a_fetched_batch_commits_once_and_a_poison_event_in_it_loses_nothing(tmp_path, topic, workers):
     async with fresh_database("postgres", tmp_path, "batches") as url:
         md, loaded, outbox, inbox = schema()
         engine = make_engine(url)
@@ -91,13 +94,16 @@ async def test_a_fetched_batch_commits_once_and_a_poison_event_in_it_loses_nothi
             handlers=with_unit_of_work(lambda: CountingUnitOfWork(sessions, outbox, inbox), {CrateLoaded: on_crate_loaded}),
             max_attempts=2,
             retry_delay=0.01,
+            workers=workers,
         )
         dlq = AIOKafkaConsumer(f"{topic}.dlq", bootstrap_servers=kafka_bootstrap(), auto_offset_reset="earliest", group_id=None)
         CountingUnitOfWork.commits = 0
 
+        mine = loaded.c.crate_id.in_([e.crate_id for e in [*first, *second]])
+
         async def count(where=None) -> int:  # noqa: ANN001
             async with engine.connect() as c:
-                stmt = select(func.count()).select_from(loaded)
+                stmt = select(func.count()).select_from(loaded).where(mine)
                 return await c.scalar(stmt if where is None else stmt.where(where))
 
         await consumer_broker.start()
@@ -124,7 +130,11 @@ async def test_a_fetched_batch_commits_once_and_a_poison_event_in_it_loses_nothi
             assert await count(loaded.c.crate_id == poison.crate_id) == 0
             assert await count(loaded.c.times != 1) == 0
             async with engine.connect() as c:
-                handled = await c.scalar(select(func.count()).select_from(inbox).where(inbox.c.consumer == "loader"))
+                handled = await c.scalar(
+                    select(func.count())
+                    .select_from(inbox)
+                    .where(inbox.c.consumer == "loader", inbox.c.event_id.in_([e.event_id for e in [*first, *second]]))
+                )
             assert handled == 40  # the poison event left no inbox row behind
         finally:
             await dlq.stop()
