@@ -35,7 +35,7 @@ start() {
   mkdir -p "$RUN/data" "$RUN/logs"
   sed -e "s#@PORT@#$PORT#g" -e "s#@CPORT@#$CPORT#g" -e "s#@DATA@#$RUN/data#g" \
       "$HERE/server.properties.in" > "$RUN/server.properties"
-  local jopts=(-Xms128m -Xmx384m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
+  local jopts=(-Xms128m -Xmx384m -XX:+UseSerialGC -Djava.awt.headless=true
                -Dkafka.logs.dir="$RUN/logs" -Dlog4j2.configurationFile="$HERE/log4j2.properties")
   if [[ ! -f "$RUN/data/meta.properties" ]]; then
     local cid
