@@ -5,7 +5,6 @@ dead-letter topic without stopping the line."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from typing import ClassVar

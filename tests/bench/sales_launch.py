@@ -784,7 +784,7 @@ async def main_async(args: argparse.Namespace) -> int:
               + (f"; baseline {median([r.rss for r in base_runs]):.0f}" if base_runs else ""))
         for r in saga_runs:
             failures += r.outcome_problems + [f"invariant: {v}" for v in r.violations]
-        print(f"outcomes (saga): " + "; ".join(
+        print("outcomes (saga): " + "; ".join(
             f"confirmed {r.rush.count('confirmed')}, rejected {r.rush.count('rejected')}, not final {r.rush.count('not final')}, errors {r.rush.count('error')}"
             for r in saga_runs))
         print(f"invariant checker: {sum(len(r.violations) for r in saga_runs)} violation(s) over {len(saga_runs)} run(s)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import event
@@ -49,7 +50,10 @@ def is_postgres(engine_or_session: Any) -> bool:
     return bind.dialect.name == "postgresql"
 
 
+@functools.cache
 def insert_ignoring_duplicates(table: Any, dialect_name: str) -> Insert:
-    """INSERT … ON CONFLICT DO NOTHING on both databases."""
+    """INSERT … ON CONFLICT DO NOTHING on both databases. Built once per table and dialect
+    (statements are immutable; ``.values()`` makes a new one): constructing a statement costs
+    about as much as executing it."""
     ins = postgresql.insert(table) if dialect_name == "postgresql" else sqlite.insert(table)
     return ins.on_conflict_do_nothing()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -17,12 +16,6 @@ from sqlalchemy.sql import Insert
 
 from .db import insert_ignoring_duplicates
 from .outbox import OutboxRelay, outbox_rows
-
-
-@functools.cache
-def _insert_ignoring_duplicates(table: Table, dialect_name: str) -> Insert:
-    # built once: constructing a statement costs about as much as executing it
-    return insert_ignoring_duplicates(table, dialect_name)
 
 
 class BatchAborted(Exception):
@@ -131,7 +124,7 @@ class UnitOfWork:
         return self._unclaimed[consumer]
 
     def _insert_inbox(self) -> Insert:
-        return _insert_ignoring_duplicates(self._inbox, self.session.bind.dialect.name)
+        return insert_ignoring_duplicates(self._inbox, self.session.bind.dialect.name)
 
     @staticmethod
     def _inbox_row(consumer: str, event: Event) -> dict[str, Any]:

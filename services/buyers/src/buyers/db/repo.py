@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import Insert
 
 from nyprod_kit.db import insert_ignoring_duplicates
 
@@ -105,18 +104,6 @@ _UPDATE_UNIT_NAME = (
 
 _ERASED_PROSPECT = select(erased_prospects.c.prospect_id).where(erased_prospects.c.prospect_id == bindparam("prospect_id"))
 
-# ON CONFLICT DO NOTHING is spelled per dialect, so these are built on first use for each one
-_INSERTS_IGNORING_DUPLICATES: dict[tuple[str, str], Insert] = {}
-
-
-def _insert_ignoring_duplicates(table: Table, dialect_name: str) -> Insert:
-    key = (table.name, dialect_name)
-    stmt = _INSERTS_IGNORING_DUPLICATES.get(key)
-    if stmt is None:
-        stmt = _INSERTS_IGNORING_DUPLICATES[key] = insert_ignoring_duplicates(table, dialect_name)
-    return stmt
-
-
 class BuyerRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -140,7 +127,7 @@ class BuyerRepo:
         """Insert the prospect's buyer copy unless it exists (a replica may have just made it)."""
         now = _now()
         result = await self.s.execute(
-            _insert_ignoring_duplicates(buyers, self._dialect),
+            insert_ignoring_duplicates(buyers, self._dialect),
             {
                 "id": buyer_id,
                 "prospect_id": prospect_id,
@@ -238,7 +225,7 @@ class LinkRepo:
 
     async def add_if_absent(self, buyer_id: UUID, unit_id: UUID, booking_id: UUID, state: LinkState) -> bool:
         result = await self.s.execute(
-            _insert_ignoring_duplicates(buyer_links, self.s.bind.dialect.name),
+            insert_ignoring_duplicates(buyer_links, self.s.bind.dialect.name),
             {"buyer_id": buyer_id, "booking_id": booking_id, "unit_id": unit_id, "state": state.value, "created_at": _now()},
         )
         return result.rowcount == 1
@@ -305,7 +292,7 @@ class UnitNameRepo:
     async def remember(self, unit_id: UUID, name: str, revision: int) -> None:
         """Keep the name of the highest revision seen: an older event arriving late changes nothing."""
         inserted = await self.s.execute(
-            _insert_ignoring_duplicates(unit_names, self.s.bind.dialect.name),
+            insert_ignoring_duplicates(unit_names, self.s.bind.dialect.name),
             {"unit_id": unit_id, "name": name, "revision": revision},
         )
         if inserted.rowcount == 0:

@@ -123,16 +123,8 @@ _BUYERS_OF = (
 
 _GET_IDEMPOTENCY_KEY = select(idempotency_keys).where(idempotency_keys.c.key == bindparam("key"))
 
-# ON CONFLICT is spelled per dialect, so these are built on first use for each
-_CLAIM_KEY: dict[str, Insert] = {}
+# ON CONFLICT is spelled per dialect, so this is built on first use for each
 _UPSERT_UNIT: dict[tuple[str, tuple[str, ...]], Insert] = {}
-
-
-def _claim_key_statement(dialect_name: str) -> Insert:
-    stmt = _CLAIM_KEY.get(dialect_name)
-    if stmt is None:
-        stmt = _CLAIM_KEY[dialect_name] = insert_ignoring_duplicates(idempotency_keys, dialect_name)
-    return stmt
 
 
 def _upsert_unit_statement(dialect_name: str, columns: tuple[str, ...]) -> Insert:
@@ -452,7 +444,7 @@ class IdempotencyRepo:
     async def claim(self, key: str, booking_id: UUID, fingerprint: str) -> bool:
         """Take the key for this booking; False when another request already has it. On
         PostgreSQL a concurrent request with the same key waits here until the first commits."""
-        stmt = _claim_key_statement(self.s.bind.dialect.name)
+        stmt = insert_ignoring_duplicates(idempotency_keys, self.s.bind.dialect.name)
         params = {"key": key, "booking_id": booking_id, "fingerprint": fingerprint, "created_at": _now()}
         return (await self.s.execute(stmt, params)).rowcount == 1
 
