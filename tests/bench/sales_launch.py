@@ -584,7 +584,7 @@ async def stage_report(stack: Stack, since: datetime) -> None:
         return f"{1000 * values[len(values) // 2]:.0f}/{1000 * values[int(len(values) * 0.95) - (len(values) >= 20)]:.0f}/{1000 * values[-1]:.0f}"
 
     print("  stages (times from the start of the rush; lag p50/p95/max in ms):")
-    print(f"    {'written by':<10} {'event':<24} {'count':>6} {'first s':>8} {'last s':>8} {'rate/s':>7}  relay lag (written→published)")
+    print(f"    {'written by':<10} {'event':<24} {'count':>6} {'first s':>8} {'last s':>8} {'rate/s':>7}  relay lag (written→taken by the relay)")
     groups: dict[tuple[str, str], list] = {}
     for row in written:
         groups.setdefault((row[0], row[2]), []).append(row)
@@ -593,7 +593,7 @@ async def stage_report(stack: Stack, since: datetime) -> None:
         span = max(times) - min(times)
         print(f"    {svc:<10} {etype:<24} {len(rows):>6} {min(times):>8.2f} {max(times):>8.2f} {len(rows) / span if span > 0 else float('nan'):>7.0f}  "
               f"{spread([(r[4] - r[3]).total_seconds() for r in rows if r[4] is not None])}")
-    print(f"    {'handled by':<10} {'event':<24} {'count':>6} {'first s':>8} {'last s':>8} {'rate/s':>7}  queue lag (published→handled)")
+    print(f"    {'handled by':<10} {'event':<24} {'count':>6} {'first s':>8} {'last s':>8} {'rate/s':>7}  lag (taken by the relay→handled)")
     hgroups: dict[tuple[str, str], list] = {}
     for row in handled:
         hgroups.setdefault((row[0], row[2]), []).append(row)

@@ -33,12 +33,14 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def background_pool_size(workers: int) -> int:
-    """Connections for a service's own work besides its API: each consumer worker, the outbox
+def background_pool(workers: int) -> dict[str, Any]:
+    """Engine options for a service's own work besides its API: each consumer worker, the outbox
     relay (one more while it holds its lock) and a periodic sweep. Kept apart from the API's pool
     so that requests queueing for a connection in a rush never hold up the events that settle
-    bookings (and free the requests)."""
-    return workers + 3
+    bookings (and free the requests). No ping before each use — that is a round trip per
+    transaction, and this work retries a transaction that finds its connection gone anyway —
+    but connections are renewed before idle-connection timeouts usually strike."""
+    return {"pool_size": workers + 3, "pool_pre_ping": False, "pool_recycle": 300}
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from contracts.envelope import Event
 from faststream.kafka import KafkaBroker
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,15 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._postgres = engine.dialect.name == "postgresql"
         self.published = 0
+        ob = outbox
+        unsent = select(ob.c.id).where(ob.c.sent_at.is_(None)).order_by(ob.c.id).limit(batch_size)
+        self._claim = (
+            update(ob)
+            .where(ob.c.id.in_(unsent))
+            .values(sent_at=bindparam("now"))
+            .returning(ob.c.id, ob.c.topic, ob.c.key, ob.c.body, ob.c.event_id)
+        )
+        self._take_lock = select(func.pg_try_advisory_xact_lock(_RELAY_LOCK_ID))
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -101,25 +110,19 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows it sent."""
-        ob = self._outbox
         async with self._engine.begin() as conn:
             if self._postgres:
-                got = await conn.scalar(select(func.pg_try_advisory_xact_lock(_RELAY_LOCK_ID)))
+                got = await conn.scalar(self._take_lock)
                 if not got:
                     return 0
-            rows = (
-                await conn.execute(
-                    select(ob.c.id, ob.c.topic, ob.c.key, ob.c.body, ob.c.event_id)
-                    .where(ob.c.sent_at.is_(None))
-                    .order_by(ob.c.id)
-                    .limit(self._batch_size)
-                )
-            ).all()
+            # Claimed (marked sent) and read in one statement; the mark only becomes durable if
+            # every publish below is acknowledged, else the transaction rolls back and the rows
+            # are sent again.
+            rows = sorted((await conn.execute(self._claim, {"now": datetime.now(UTC)})).all(), key=lambda r: r.id)
             if not rows:
                 return 0
             # Sends are queued in id order without waiting between them (same-partition order
-            # is kept by the producer), then every acknowledgement is awaited before any row is
-            # marked sent: a failure leaves the whole batch unsent, to be sent again.
+            # is kept by the producer), then every acknowledgement is awaited before commit.
             futures = [
                 await self._broker.publish(
                     row.body.encode(),
@@ -132,9 +135,6 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*futures)
-            await conn.execute(
-                update(ob).where(ob.c.id.in_([r.id for r in rows])).values(sent_at=datetime.now(UTC))
-            )
         self.published += len(rows)
         return len(rows)
 

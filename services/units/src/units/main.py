@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from nyprod_kit.db import background_pool_size, make_engine, make_sessionmaker
+from nyprod_kit.db import background_pool, make_engine, make_sessionmaker
 from nyprod_kit.errors import install_error_handlers
 from nyprod_kit.health import health_router
 from nyprod_kit.kafka import make_broker
@@ -22,7 +22,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
-    background_engine = make_engine(settings.database_url, pool_size=background_pool_size(settings.consumer_workers))
+    background_engine = make_engine(settings.database_url, **background_pool(settings.consumer_workers))
     background_sessions = make_sessionmaker(background_engine)
     broker = make_broker(settings.kafka_bootstrap_servers, client_id="units")
     relay = OutboxRelay(background_engine, outbox, broker, sweep_seconds=settings.outbox_sweep_seconds)
