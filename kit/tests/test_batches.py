@@ -11,10 +11,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from contracts import registry
 from contracts.envelope import Event
-from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, func, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, func, insert, select, text
 
 from nyprod_kit.consumer import subscribe, with_unit_of_work
-from nyprod_kit.db import make_engine, make_sessionmaker
+from nyprod_kit.db import background_pool, make_engine, make_sessionmaker
 from nyprod_kit.kafka import ensure_topics, make_broker
 from nyprod_kit.tables import inbox_table, outbox_table
 from nyprod_kit.testing import fresh_database, kafka_bootstrap, wait_until
@@ -190,3 +190,64 @@ async def test_a_handler_that_catches_its_own_failure_still_aborts_the_shared_tr
             assert await c.scalar(select(func.count()).select_from(loaded)) == 0
             assert await c.scalar(select(func.count()).select_from(inbox)) == 0
         await engine.dispose()
+
+
+async def test_a_consumer_whose_connections_were_cut_goes_on_without_losing_an_event(tmp_path, topic):
+    """Background work does not ping a connection before each transaction: a batch that meets a
+    connection the database has dropped is retried, and every event is still applied once."""
+    async with fresh_database("postgres", tmp_path, "cut") as url:
+        md, loaded, outbox, inbox = schema()
+        engine = make_engine(url, **background_pool(1))
+        async with engine.begin() as c:
+            await c.run_sync(md.create_all)
+        sessions = make_sessionmaker(engine)
+
+        async def on_crate_loaded(event: CrateLoaded, uow: UnitOfWork) -> None:
+            async with uow:
+                if not await uow.first_time("loader", event):
+                    return
+                await uow.session.execute(insert(loaded).values(crate_id=event.crate_id, label=event.label, times=1))
+                await uow.commit()
+
+        broker = make_broker(kafka_bootstrap(), "test-cut")
+        subscribe(
+            broker,
+            topic,
+            group_id=f"cut-{uuid.uuid4().hex[:6]}",
+            handlers=with_unit_of_work(lambda: UnitOfWork(sessions, outbox, inbox), {CrateLoaded: on_crate_loaded}),
+            retry_delay=0.01,
+        )
+        key = str(uuid.uuid4()).encode()
+        before = [CrateLoaded(crate_id=uuid.uuid4(), label=f"before-{i}") for i in range(5)]
+        after = [CrateLoaded(crate_id=uuid.uuid4(), label=f"after-{i}") for i in range(5)]
+
+        async def count() -> int:
+            async with engine.connect() as c:
+                return await c.scalar(select(func.count()).select_from(loaded))
+
+        await broker.start()
+        try:
+            for event in before:
+                await broker.publish(event.to_bytes(), topic=topic, key=key)
+            await wait_until(lambda: _equals(count(), 5), timeout=20, message="the first events")
+
+            # every pooled connection of this database is cut, as by a restart or a failover
+            database = url.rsplit("/", 1)[1]
+            admin = make_engine(url.rsplit("/", 1)[0] + "/postgres")
+            async with admin.connect() as c:
+                cut = await c.scalar(
+                    text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"),
+                    {"db": database},
+                )
+            await admin.dispose()
+            assert cut >= 1
+
+            for event in after:
+                await broker.publish(event.to_bytes(), topic=topic, key=key)
+            await wait_until(lambda: _equals(count(), 10), timeout=30, message="the events after the cut")
+            async with engine.connect() as c:
+                assert await c.scalar(select(func.count()).select_from(loaded).where(loaded.c.times != 1)) == 0
+                assert await c.scalar(select(func.count()).select_from(inbox)) == 10
+        finally:
+            await broker.stop()
+            await engine.dispose()
