@@ -37,6 +37,21 @@ def schema() -> tuple[MetaData, Table, Table, Table]:
     return md, loaded, outbox_table(md), inbox_table(md)
 
 
+def loading_into(loaded: Table):  # noqa: ANN201
+    """The handler under test: loads a crate once; one labelled "explodes" fails after writing."""
+
+    async def on_crate_loaded(event: CrateLoaded, uow: UnitOfWork) -> None:
+        async with uow:
+            if not await uow.first_time("loader", event):
+                return
+            await uow.session.execute(insert(loaded).values(crate_id=event.crate_id, label=event.label, times=1))
+            if event.label == "explodes":
+                raise ValueError("this crate cannot be loaded")  # after writing: the write must vanish
+            await uow.commit()
+
+    return on_crate_loaded
+
+
 class CountingUnitOfWork(UnitOfWork):
     commits = 0
 
@@ -63,15 +78,6 @@ async def test_a_fetched_batch_commits_once_and_a_poison_event_in_it_loses_nothi
             await c.run_sync(md.create_all)
         sessions = make_sessionmaker(engine)
 
-        async def on_crate_loaded(event: CrateLoaded, uow: UnitOfWork) -> None:
-            async with uow:
-                if not await uow.first_time("loader", event):
-                    return
-                await uow.session.execute(insert(loaded).values(crate_id=event.crate_id, label=event.label, times=1))
-                if event.label == "explodes":
-                    raise ValueError("this crate cannot be loaded")  # after writing: the write must vanish
-                await uow.commit()
-
         broker = make_broker(kafka_bootstrap(), "test-batches")
         # every event on one partition key, so the whole backlog comes back in few fetches
         key = str(uuid.uuid4()).encode()
@@ -91,7 +97,7 @@ async def test_a_fetched_batch_commits_once_and_a_poison_event_in_it_loses_nothi
             consumer_broker,
             topic,
             group_id=f"batches-{uuid.uuid4().hex[:6]}",
-            handlers=with_unit_of_work(lambda: CountingUnitOfWork(sessions, outbox, inbox), {CrateLoaded: on_crate_loaded}),
+            handlers=with_unit_of_work(lambda: CountingUnitOfWork(sessions, outbox, inbox), {CrateLoaded: loading_into(loaded)}),
             max_attempts=2,
             retry_delay=0.01,
             workers=workers,
@@ -202,19 +208,12 @@ async def test_a_consumer_whose_connections_were_cut_goes_on_without_losing_an_e
             await c.run_sync(md.create_all)
         sessions = make_sessionmaker(engine)
 
-        async def on_crate_loaded(event: CrateLoaded, uow: UnitOfWork) -> None:
-            async with uow:
-                if not await uow.first_time("loader", event):
-                    return
-                await uow.session.execute(insert(loaded).values(crate_id=event.crate_id, label=event.label, times=1))
-                await uow.commit()
-
         broker = make_broker(kafka_bootstrap(), "test-cut")
         subscribe(
             broker,
             topic,
             group_id=f"cut-{uuid.uuid4().hex[:6]}",
-            handlers=with_unit_of_work(lambda: UnitOfWork(sessions, outbox, inbox), {CrateLoaded: on_crate_loaded}),
+            handlers=with_unit_of_work(lambda: UnitOfWork(sessions, outbox, inbox), {CrateLoaded: loading_into(loaded)}),
             retry_delay=0.01,
         )
         key = str(uuid.uuid4()).encode()

@@ -557,9 +557,9 @@ def read_pid(path: Path) -> int | None:
 
 async def stage_report(stack: Stack, since: datetime) -> None:
     """Where the time went, from the services' own outbox and inbox timestamps: for every event
-    type each service wrote, when (relative to the start of the rush) and how long its relay took
-    to publish it; for every event type each service handled, at what rate and how long after
-    its publication (the queue in front of that consumer)."""
+    type each service wrote, when (relative to the start of the rush) and how long until its relay
+    took it to publish; for every event type each service handled, at what rate and how long
+    after that (publishing and the queue in front of that consumer)."""
     written: list[tuple[str, str, str, datetime, datetime | None]] = []
     handled: list[tuple[str, str, str, datetime]] = []
     for name in ("prospects", "units", "buyers"):
@@ -583,25 +583,24 @@ async def stage_report(stack: Stack, since: datetime) -> None:
         values = sorted(values)
         return f"{1000 * values[len(values) // 2]:.0f}/{1000 * values[int(len(values) * 0.95) - (len(values) >= 20)]:.0f}/{1000 * values[-1]:.0f}"
 
+    def table(who: str, lag_title: str, rows: list[tuple], lag: Callable[[tuple], float | None]) -> None:
+        """Rows are (service, event_id, event_type, at, …), grouped by service and event type."""
+        print(f"    {who:<10} {'event':<24} {'count':>6} {'first s':>8} {'last s':>8} {'rate/s':>7}  {lag_title}")
+        groups: dict[tuple[str, str], list] = {}
+        for row in rows:
+            groups.setdefault((row[0], row[2]), []).append(row)
+        for (svc, etype), group in sorted(groups.items(), key=lambda kv: min(r[3] for r in kv[1])):
+            times = [rel(r[3]) for r in group]
+            span = max(times) - min(times)
+            lags = [x for x in map(lag, group) if x is not None]
+            print(f"    {svc:<10} {etype:<24} {len(group):>6} {min(times):>8.2f} {max(times):>8.2f} "
+                  f"{len(group) / span if span > 0 else float('nan'):>7.0f}  {spread(lags)}")
+
     print("  stages (times from the start of the rush; lag p50/p95/max in ms):")
-    print(f"    {'written by':<10} {'event':<24} {'count':>6} {'first s':>8} {'last s':>8} {'rate/s':>7}  relay lag (written→taken by the relay)")
-    groups: dict[tuple[str, str], list] = {}
-    for row in written:
-        groups.setdefault((row[0], row[2]), []).append(row)
-    for (svc, etype), rows in sorted(groups.items(), key=lambda kv: min(r[3] for r in kv[1])):
-        times = [rel(r[3]) for r in rows]
-        span = max(times) - min(times)
-        print(f"    {svc:<10} {etype:<24} {len(rows):>6} {min(times):>8.2f} {max(times):>8.2f} {len(rows) / span if span > 0 else float('nan'):>7.0f}  "
-              f"{spread([(r[4] - r[3]).total_seconds() for r in rows if r[4] is not None])}")
-    print(f"    {'handled by':<10} {'event':<24} {'count':>6} {'first s':>8} {'last s':>8} {'rate/s':>7}  lag (taken by the relay→handled)")
-    hgroups: dict[tuple[str, str], list] = {}
-    for row in handled:
-        hgroups.setdefault((row[0], row[2]), []).append(row)
-    for (svc, etype), rows in sorted(hgroups.items(), key=lambda kv: min(r[3] for r in kv[1])):
-        times = [rel(r[3]) for r in rows]
-        span = max(times) - min(times)
-        print(f"    {svc:<10} {etype:<24} {len(rows):>6} {min(times):>8.2f} {max(times):>8.2f} {len(rows) / span if span > 0 else float('nan'):>7.0f}  "
-              f"{spread([(r[3] - sent_at[r[1]]).total_seconds() for r in rows if r[1] in sent_at])}")
+    table("written by", "relay lag (written→taken by the relay)", written,
+          lambda r: (r[4] - r[3]).total_seconds() if r[4] is not None else None)
+    table("handled by", "lag (taken by the relay→handled)", handled,
+          lambda r: (r[3] - sent_at[r[1]]).total_seconds() if r[1] in sent_at else None)
 
 
 async def busy_outboxes(stack: Stack) -> int:

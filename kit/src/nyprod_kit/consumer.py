@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from itertools import chain
 from typing import Any
 
@@ -27,10 +27,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Event], Awaitable[None]]
 
-# An unreachable database or broker is not the message's fault: keep retrying it (the saga's
-# deadline covers the wait) instead of dead-lettering good messages during an outage.
 _IDLE_POLL_MS = 500  # an idle consumer's poll: it returns at once when a record arrives
 
+# An unreachable database or broker is not the message's fault: keep retrying it (the saga's
+# deadline covers the wait) instead of dead-lettering good messages during an outage.
 _TRANSIENT = (OperationalError, ConnectionError, OSError, TimeoutError)
 
 
@@ -164,6 +164,16 @@ def subscribe(
         @subscriber
         async def consume(message: KafkaMessage) -> None:
             await run.batch(message.consumer, message.raw_message)
+
+
+def decoded(records: Iterable[ConsumerRecord]) -> Iterator[Event]:
+    """The events of ``records``, skipping what cannot be decoded: for listeners that store
+    nothing (the owning consumers dead-letter such a record)."""
+    for record in records:
+        try:
+            yield decode(record.value)
+        except UndecodableEvent:
+            continue
 
 
 def batch_subscriber(broker: KafkaBroker, *topic_names: str, **options: Any) -> BatchSubscriber:

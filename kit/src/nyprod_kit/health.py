@@ -19,14 +19,22 @@ def health_router() -> APIRouter:
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
         state = request.app.state
-        checks = {"database": await database_ok(state.engine), "kafka": await kafka_ok(state.broker)}
-        ready = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": {k: "ok" if v else "down" for k, v in checks.items()}},
-            status_code=200 if ready else 503,
-        )
+        database, kafka = await asyncio.gather(database_ok(state.engine), kafka_ok(state.broker))
+        return readiness({"database": database, "kafka": kafka})
 
     return router
+
+
+def readiness(checks: dict[str, bool]) -> JSONResponse:
+    """The ``/readyz`` answer: 200 when every check passed, else 503 naming what is down."""
+    down = [name for name, ok in checks.items() if not ok]
+    body: dict[str, object] = {
+        "status": "not ready" if down else "ready",
+        "checks": {name: "ok" if ok else "down" for name, ok in checks.items()},
+    }
+    if down:
+        body["detail"] = f"down: {', '.join(down)}"
+    return JSONResponse(body, status_code=503 if down else 200)
 
 
 async def database_ok(engine) -> bool:  # noqa: ANN001

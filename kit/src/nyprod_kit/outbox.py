@@ -62,7 +62,6 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._postgres = engine.dialect.name == "postgresql"
-        self.published = 0
         ob = outbox
         unsent = select(ob.c.id).where(ob.c.sent_at.is_(None)).order_by(ob.c.id).limit(batch_size)
         self._claim = (
@@ -135,7 +134,6 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*futures)
-        self.published += len(rows)
         return len(rows)
 
     async def _delete_old_sent(self) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,3 +38,12 @@ class ServiceSettings(BaseSettings):
     def _group_defaults_to_the_service(self) -> ServiceSettings:
         self.consumer_group = self.consumer_group or self.service_name
         return self
+
+    def consumer_options(self) -> dict[str, Any]:
+        """The ``nyprod_kit.consumer.subscribe`` options these settings choose."""
+        return {
+            "group_id": self.consumer_group,
+            "max_attempts": self.consumer_max_attempts,
+            "batch_size": self.consumer_batch_size,
+            "workers": self.consumer_workers,
+        }

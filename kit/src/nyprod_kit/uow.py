@@ -98,10 +98,6 @@ class UnitOfWork:
         """Publish on commit (and only if the commit succeeds)."""
         self._events.extend(events)
 
-    @property
-    def published(self) -> list[Event]:
-        return list(self._events)
-
     async def first_time(self, consumer: str, event: Event) -> bool:
         """Record that ``consumer`` handles ``event``; False if it already did (a duplicate)."""
         if self._shared and event.event_id in self._batch:

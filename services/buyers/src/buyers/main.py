@@ -33,7 +33,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     def background_uow() -> BuyersUnitOfWork:
         return BuyersUnitOfWork(background_sessions, outbox, inbox, relay)
 
-    consumers.register(broker, background_uow, group_id=settings.consumer_group, max_attempts=settings.consumer_max_attempts, batch_size=settings.consumer_batch_size, workers=settings.consumer_workers)
+    consumers.register(broker, background_uow, **settings.consumer_options())
 
     app = FastAPI(
         title="Nyprod buyers service",

@@ -12,8 +12,6 @@ from typing import Any
 
 import fastapi_offline
 import httpx
-
-from .proxy import Upstream
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -21,6 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from .domain import API_PREFIX, owning_service
+from .proxy import Upstream
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ class Settings(ServiceSettings):
     # connect_timeout_seconds for a free one
     upstream_max_connections: int = 500
     upstream_max_keepalive_connections: int = 200
-    # long-polls (GET …?wait=S) hold a connection for up to S seconds: a pool of their own, so
+    # long-polls (GET or POST …?wait=S) hold a connection for up to S seconds: a pool of their own, so
     # that a rush of them never makes ordinary calls wait for a connection
     long_poll_max_connections: int = 1000
     long_poll_max_keepalive_connections: int = 200
@@ -43,7 +43,7 @@ class Settings(ServiceSettings):
     # below the services' keep-alive (uvicorn's timeout_keep_alive, 75 s in nyprod_kit.runtime),
     # so the gateway drops an idle connection before a service closes it under a request
     upstream_keepalive_seconds: float = 20.0
-    # GET /bookings/{id}?wait=S may wait up to 30 s in the prospects service
+    # a booking asked for or requested with ?wait=S may wait up to 30 s in the prospects service
     max_wait_seconds: float = 30.0
 
     max_body_bytes: int = 1024 * 1024

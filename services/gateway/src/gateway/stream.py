@@ -9,12 +9,11 @@ import logging
 from collections.abc import AsyncIterator
 
 from contracts import topics
-from contracts.registry import UndecodableEvent, decode
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from nyprod_kit.consumer import batch_subscriber
+from nyprod_kit.consumer import batch_subscriber, decoded
 
 from .domain import StreamMessage, stream_message
 
@@ -119,11 +118,7 @@ def register(broker: KafkaBroker, hub: Hub) -> None:
         title="gateway:live-stream",
     )
     async def to_clients(message: KafkaMessage) -> None:
-        for record in message.raw_message:
-            try:
-                event = decode(record.value)
-            except UndecodableEvent:
-                continue  # the owning services dead-letter it; the stream just skips it
+        for event in decoded(message.raw_message):
             news = stream_message(event)
             if news is not None:
                 hub.publish(news)

@@ -48,7 +48,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     def background_uow() -> ProspectsUnitOfWork:
         return ProspectsUnitOfWork(background_sessions, outbox, inbox, relay, waiters=waiters)
 
-    consumers.register(broker, background_uow, settings.consumer_group, settings.consumer_max_attempts, batch_size=settings.consumer_batch_size, workers=settings.consumer_workers)
+    consumers.register(broker, background_uow, **settings.consumer_options())
     booking_listener = consumers.listen_for_settled_bookings(broker, waiters)
 
     app = FastAPI(

@@ -306,6 +306,21 @@ async def test_retry_gets_the_same_booking_when_the_idempotency_key_is_reused(se
     assert fresh.status_code == 202 and fresh.json()["booking_id"] != first.json()["booking_id"]
 
 
+async def test_retry_with_wait_gets_the_same_booking_and_books_nothing_new(service) -> None:  # noqa: ANN001
+    prospect = await service.prospect()
+    unit = await service.unit()
+    body = {"prospect_id": prospect["id"], "unit_id": str(unit)}
+    key = {"Idempotency-Key": f"boka-{uuid.uuid4()}"}
+
+    first = await service.client.post(f"{API}/bookings", json=body, headers=key, params={"wait": 0.2})
+    retry = await service.client.post(f"{API}/bookings", json=body, headers=key, params={"wait": 0.2})
+
+    assert (first.status_code, retry.status_code) == (202, 200)
+    assert retry.json()["booking_id"] == first.json()["booking_id"]
+    assert retry.json()["status"] == "pending"
+    assert len(await service.outbox_events(unit_id=unit)) == 1
+
+
 async def test_concurrent_retries_make_one_booking_when_they_share_a_key(service) -> None:  # noqa: ANN001
     prospect = await service.prospect()
     unit = await service.unit()

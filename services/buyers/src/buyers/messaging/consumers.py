@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from contracts import topics
 from contracts.booking import (
@@ -24,15 +25,12 @@ from .. import handlers
 from ..db.uow import BuyersUnitOfWork
 
 
-def register(broker: KafkaBroker, uow_factory: Callable[[], BuyersUnitOfWork], *, group_id: str, max_attempts: int, batch_size: int = 100, workers: int = 1) -> None:
+def register(broker: KafkaBroker, uow_factory: Callable[[], BuyersUnitOfWork], **options: Any) -> None:
     subscribe(
         broker,
         topics.PROSPECTS,
         topics.UNITS,
-        group_id=group_id,
-        max_attempts=max_attempts,
-        batch_size=batch_size,
-        workers=workers,
+        **options,
         handlers=with_unit_of_work(
             uow_factory,
             {

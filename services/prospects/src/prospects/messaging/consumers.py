@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from contracts import topics
 from contracts.booking import BookingCancelled, BookingConfirmed, BookingRejected
 from contracts.buyers import BuyerCreated, BuyerCreationFailed
-from contracts.registry import UndecodableEvent, decode
 from contracts.units import UnitChanged, UnitReleased, UnitReservationRejected, UnitReserved
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
-from nyprod_kit.consumer import batch_subscriber, subscribe, with_unit_of_work
+from nyprod_kit.consumer import batch_subscriber, decoded, subscribe, with_unit_of_work
 
 from .. import handlers
 from ..db.uow import ProspectsUnitOfWork
@@ -23,16 +23,13 @@ from ..waiting import BookingWaiters
 SETTLING = (BookingConfirmed, BookingRejected, BookingCancelled)
 
 
-def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork], group_id: str, max_attempts: int, batch_size: int = 100, workers: int = 1) -> None:
+def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork], **options: Any) -> None:
     """The saga's answers from units and buyers, and the unit copy."""
     subscribe(
         broker,
         topics.UNITS,
         topics.BUYERS,
-        group_id=group_id,
-        max_attempts=max_attempts,
-        batch_size=batch_size,
-        workers=workers,
+        **options,
         handlers=with_unit_of_work(
             uow_factory,
             {
@@ -63,11 +60,7 @@ def listen_for_settled_bookings(broker: KafkaBroker, waiters: BookingWaiters) ->
 
     @subscriber
     async def wake_waiters(message: KafkaMessage) -> None:
-        for record in message.raw_message:
-            try:
-                event = decode(record.value)
-            except UndecodableEvent:
-                continue
+        for event in decoded(message.raw_message):
             if isinstance(event, SETTLING):
                 waiters.notify(event.booking_id)
 

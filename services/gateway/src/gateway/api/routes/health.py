@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-
-from ...proxy import Upstream
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from nyprod_kit.health import database_ok, kafka_ok
+from nyprod_kit.health import database_ok, kafka_ok, readiness
+
+from ...proxy import Upstream
 
 router = APIRouter(tags=["health"])
 
@@ -30,16 +30,7 @@ async def readyz(request: Request) -> JSONResponse:
         database_ok(state.engine),
         *(_service_ready(state.http, url) for url in urls.values()),
     )
-    checks = dict(zip(names, results, strict=True))
-    ready = all(results)
-    down = [name for name, ok in checks.items() if not ok]
-    body = {
-        "status": "ready" if ready else "not ready",
-        "checks": {k: "ok" if v else "down" for k, v in checks.items()},
-    }
-    if down:
-        body["detail"] = f"down: {', '.join(down)}"
-    return JSONResponse(body, status_code=200 if ready else 503)
+    return readiness(dict(zip(names, results, strict=True)))
 
 
 async def _service_ready(client: Upstream, base_url: str) -> bool:

@@ -50,6 +50,21 @@ export async function loadAllUnits(query = {}) {
   return items;
 }
 
+// A list page's results: a responsive table with one row per item, or the words for none.
+export function listTable({ testid, columns, heading, columnClass = () => undefined, items, row, empty }) {
+  if (!items.length) return h('p', { class: 'empty', 'data-testid': `${testid}-empty` }, empty);
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'list responsive', 'data-testid': testid },
+      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: columnClass(c) }, heading(c))))),
+      h('tbody', {}, items.map(row)),
+    ),
+  );
+}
+
 export function field({ name, label, value = '', type = 'text', required = false, maxlength, multiline = false, attrs = {} }) {
   const id = uid(name);
   const input = multiline

@@ -2,7 +2,7 @@
 
 import { api, canWrite } from '../api.js';
 import { awaitBooking, cancelDialog, outcomeText } from '../booking.js';
-import { PAGE_SIZE, loadAllUnits, loadProjects, pager, personForm } from '../components.js';
+import { PAGE_SIZE, listTable, loadAllUnits, loadProjects, pager, personForm } from '../components.js';
 import { openDialog } from '../dialog.js';
 import { fullName, h, keepFocus, replace, throttle, uid } from '../dom.js';
 import { clearInvalidFields, describeError, markInvalidFields } from '../errors.js';
@@ -51,18 +51,14 @@ export function buyersPage(ctx) {
     keepFocus(results, () =>
       replace(
         results,
-        page.items.length
-          ? h(
-              'div',
-              { class: 'table-wrap' },
-              h(
-                'table',
-                { class: 'list responsive', 'data-testid': 'buyer-list' },
-                h('thead', {}, h('tr', {}, ['name', 'contact', 'units'].map((c) => h('th', { scope: 'col' }, t(`buyers.col.${c}`))))),
-                h('tbody', {}, page.items.map(row)),
-              ),
-            )
-          : h('p', { class: 'empty', 'data-testid': 'buyer-list-empty' }, t('buyers.none')),
+        listTable({
+          testid: 'buyer-list',
+          columns: ['name', 'contact', 'units'],
+          heading: (c) => t(`buyers.col.${c}`),
+          items: page.items,
+          row,
+          empty: t('buyers.none'),
+        }),
         pager({ offset, total: page.total, onPage: go }),
       ),
     );

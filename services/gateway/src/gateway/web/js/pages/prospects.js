@@ -1,7 +1,7 @@
 // Intressenter: the long list, searched by name, e-mail or phone; PLUS adds a prospect.
 
 import { api, canWrite } from '../api.js';
-import { PAGE_SIZE, field, loadAllUnits, loadProjects, pager, unitPicker } from '../components.js';
+import { PAGE_SIZE, field, listTable, loadAllUnits, loadProjects, pager, unitPicker } from '../components.js';
 import { openDialog } from '../dialog.js';
 import { fullName, h, replace, throttle, uid } from '../dom.js';
 import { clearInvalidFields, describeError, markInvalidFields } from '../errors.js';
@@ -62,18 +62,14 @@ export function prospectsPage(ctx) {
     results.removeAttribute('aria-busy');
     replace(
       results,
-      page.items.length
-        ? h(
-            'div',
-            { class: 'table-wrap' },
-            h(
-              'table',
-              { class: 'list responsive', 'data-testid': 'prospect-list' },
-              h('thead', {}, h('tr', {}, ['name', 'email', 'phone', 'status'].map((c) => h('th', { scope: 'col' }, t(`prospects.col.${c}`))))),
-              h('tbody', {}, page.items.map(row)),
-            ),
-          )
-        : h('p', { class: 'empty', 'data-testid': 'prospect-list-empty' }, t('prospects.none')),
+      listTable({
+        testid: 'prospect-list',
+        columns: ['name', 'email', 'phone', 'status'],
+        heading: (c) => t(`prospects.col.${c}`),
+        items: page.items,
+        row,
+        empty: t('prospects.none'),
+      }),
       pager({ offset, total: page.total, onPage: go }),
     );
   }

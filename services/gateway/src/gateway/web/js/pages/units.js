@@ -2,7 +2,7 @@
 
 import { api } from '../api.js';
 import { buyerChips, buyersOfUnit } from '../buyer-chips.js';
-import { COLUMN_CLASS, PAGE_SIZE, loadProjects, pager } from '../components.js';
+import { COLUMN_CLASS, PAGE_SIZE, listTable, loadProjects, pager } from '../components.js';
 import { h, keepFocus, replace, uid } from '../dom.js';
 import { describeError } from '../errors.js';
 import { area, money, number, text } from '../format.js';
@@ -64,22 +64,18 @@ export function unitsPage(ctx) {
     results.removeAttribute('aria-busy');
     units.clear();
     for (const unit of page.items) units.set(unit.id, { ...unit, status: knownUnitStatus(unit.id) ?? unit.status });
-    const cols = ['unit', 'project', 'rooms', 'area', 'floor', 'price', 'status', 'buyers'];
     keepFocus(results, () =>
       replace(
         results,
-        page.items.length
-          ? h(
-              'div',
-              { class: 'table-wrap' },
-              h(
-                'table',
-                { class: 'list responsive', 'data-testid': 'unit-list' },
-                h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col', class: COLUMN_CLASS[c] }, t(`col.${c}`))))),
-                h('tbody', {}, [...units.values()].map(row)),
-              ),
-            )
-          : h('p', { class: 'empty', 'data-testid': 'unit-list-empty' }, t('units.none')),
+        listTable({
+          testid: 'unit-list',
+          columns: ['unit', 'project', 'rooms', 'area', 'floor', 'price', 'status', 'buyers'],
+          heading: (c) => t(`col.${c}`),
+          columnClass: (c) => COLUMN_CLASS[c],
+          items: [...units.values()],
+          row,
+          empty: t('units.none'),
+        }),
         pager({ offset, total: page.total, onPage: go }),
       ),
     );
