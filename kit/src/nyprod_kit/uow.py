@@ -114,9 +114,11 @@ class UnitOfWork:
         """The inbox rows of the whole batch in one statement, the first time it is needed; the
         ids of the events this consumer had not handled before."""
         if consumer not in self._unclaimed:
+            # executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs from one cached
+            # compiled statement (.values(rows) would compile anew for every batch)
             rows = [self._inbox_row(consumer, e) for e in self._batch.values()]
-            stmt = self._insert_inbox().values(rows).returning(self._inbox.c.event_id)
-            self._unclaimed[consumer] = list((await self.session.execute(stmt)).scalars())
+            stmt = self._insert_inbox().returning(self._inbox.c.event_id)
+            self._unclaimed[consumer] = list((await self.session.execute(stmt, rows)).scalars())
         return self._unclaimed[consumer]
 
     def _insert_inbox(self) -> Insert:

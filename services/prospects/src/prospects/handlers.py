@@ -185,23 +185,57 @@ async def customer_card(uow: ProspectsUnitOfWork, prospect_id: UUID) -> dict[str
 async def booking(uow: ProspectsUnitOfWork, booking_id: UUID, waiters: BookingWaiters, wait: float = 0.0) -> dict[str, Any]:
     """The booking; with ``wait`` > 0, once it is no longer pending or after ``wait`` seconds,
     whichever comes first. Woken by the change itself, not by polling."""
+    until = asyncio.get_running_loop().time() + wait
+    with waiters.watch(booking_id) as woken:
+        return await _read_until_final(uow, booking_id, woken, until)
+
+
+async def request_booking_and_wait(
+    uow: ProspectsUnitOfWork,
+    prospect_id: UUID,
+    unit_id: UUID,
+    by: str | None,
+    deadline: timedelta,
+    idempotency: Idempotency | None,
+    waiters: BookingWaiters,
+    wait: float,
+) -> tuple[Accepted, dict[str, Any]]:
+    """BOKA and the wait for its outcome in one call. The waiter is in place before the booking
+    is committed, so the just-made booking (known to be pending) is first read once it changed
+    or the wait is over, not straight away."""
     loop = asyncio.get_running_loop()
     until = loop.time() + wait
+    booking_id = uuid4()
     with waiters.watch(booking_id) as woken:
-        while True:
-            # cleared before reading: a change committed after this read still wakes the wait below
-            woken.clear()
-            async with uow:
-                row = await uow.bookings.get(booking_id)
-            if row is None:
-                raise NotFound("booking", booking_id)
-            remaining = until - loop.time()
-            if row["status"] != BookingStatus.PENDING.value or remaining <= 0:
-                return row
-            try:
-                await asyncio.wait_for(woken.wait(), remaining)
-            except TimeoutError:
-                pass
+        accepted = await request_booking(uow, prospect_id, unit_id, by, deadline, idempotency, booking_id=booking_id)
+        if accepted.created:
+            await _woken_or_timeout(woken, until - loop.time())
+            return accepted, await _read_until_final(uow, booking_id, woken, until)
+    return accepted, await booking(uow, accepted.booking_id, waiters, max(0.0, until - loop.time()))
+
+
+async def _read_until_final(uow: ProspectsUnitOfWork, booking_id: UUID, woken: asyncio.Event, until: float) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    while True:
+        # cleared before reading: a change committed after this read still wakes the wait below
+        woken.clear()
+        async with uow:
+            row = await uow.bookings.get(booking_id)
+        if row is None:
+            raise NotFound("booking", booking_id)
+        remaining = until - loop.time()
+        if row["status"] != BookingStatus.PENDING.value or remaining <= 0:
+            return row
+        await _woken_or_timeout(woken, remaining)
+
+
+async def _woken_or_timeout(woken: asyncio.Event, timeout: float) -> None:
+    if timeout <= 0:
+        return
+    try:
+        await asyncio.wait_for(woken.wait(), timeout)
+    except TimeoutError:
+        pass
 
 
 # ---- booking commands (HTTP) ----------------------------------------------------------------
@@ -235,9 +269,11 @@ async def request_booking(
     by: str | None,
     deadline: timedelta,
     idempotency: Idempotency | None = None,
+    *,
+    booking_id: UUID | None = None,
 ) -> Accepted:
     """BOKA: the booking starts pending; whether the unit can be had is the saga's answer."""
-    booking_id = uuid4()
+    booking_id = booking_id or uuid4()
     async with uow:
         earlier = await _claim(uow, idempotency, booking_id)
         if earlier is not None:

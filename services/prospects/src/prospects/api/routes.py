@@ -130,19 +130,15 @@ async def create_booking(
     idempotency_key: IdempotencyKey = None,
     wait: Annotated[float, Query(ge=0, le=30, description="seconds to wait for the booking's outcome")] = 0,
 ) -> Any:
-    accepted = await handlers.request_booking(
-        uow,
-        body.prospect_id,
-        body.unit_id,
-        user,
-        deadline,
-        handlers.Idempotency.of(idempotency_key, "POST /bookings", body.model_dump(mode="json")),
-    )
+    idempotency = handlers.Idempotency.of(idempotency_key, "POST /bookings", body.model_dump(mode="json"))
     if wait > 0:
-        booking = await handlers.booking(uow, accepted.booking_id, request.app.state.waiters, wait)
+        accepted, booking = await handlers.request_booking_and_wait(
+            uow, body.prospect_id, body.unit_id, user, deadline, idempotency, request.app.state.waiters, wait
+        )
         if not accepted.created or booking["status"] != BookingStatus.PENDING.value:
             response.status_code = status.HTTP_200_OK
         return _booking_out(booking)
+    accepted = await handlers.request_booking(uow, body.prospect_id, body.unit_id, user, deadline, idempotency)
     if not accepted.created:
         response.status_code = status.HTTP_200_OK
     return {"booking_id": accepted.booking_id, "status": accepted.status}

@@ -114,7 +114,6 @@ _OVERDUE = (
     .limit(bindparam("limit", type_=Integer))
 )
 
-_GET_BOOKING = select(bookings).where(bookings.c.id == bindparam("id"))
 _BUYERS_OF = (
     select(booking_buyers.c.booking_id, booking_buyers.c.prospect_id)
     .where(booking_buyers.c.booking_id.in_(bindparam("ids", expanding=True)))
@@ -378,10 +377,14 @@ class BookingRepo:
     # ---- reading -------------------------------------------------------------------------
 
     async def get(self, booking_id: UUID) -> dict[str, Any] | None:
-        row = (await self.s.execute(_GET_BOOKING, {"id": booking_id})).mappings().first()
-        if row is None:
+        """The booking with its buyers in order, in one query (a row per buyer)."""
+        rows = (await self.s.execute(_LOAD_BOOKING, {"id": booking_id})).mappings().all()
+        if not rows:
             return None
-        return (await self._with_buyers([dict(row)]))[0]
+        booking = dict(rows[0])
+        del booking["buyer"]
+        booking["buyers"] = [r["buyer"] for r in rows if r["buyer"] is not None]
+        return booking
 
     async def page(
         self, *, prospect_id: UUID | None, unit_id: UUID | None, status: str | None, limit: int, offset: int
