@@ -166,6 +166,27 @@ def subscribe(
             await run.batch(message.consumer, message.raw_message)
 
 
+def listener(broker: KafkaBroker, *topic_names: str, title: str, gather_ms: int = 100) -> BatchSubscriber:
+    """A batch subscriber for a replica that only listens (the gateway's live stream, the wake-up
+    of waiting requests): no consumer group, so it sees every partition, from now on; nothing is
+    stored, so nothing is committed or dead-lettered.
+
+    Each fetch gathers what arrives within ``gather_ms`` instead of returning with the first
+    record. Such a listener reads whole topics, and in a rush a fetch per arriving record was
+    a fifth of the broker's CPU; the news is at most that much later."""
+    return batch_subscriber(
+        broker,
+        *topic_names,
+        group_id=None,
+        auto_offset_reset="latest",
+        ack_policy=AckPolicy.ACK_FIRST,
+        max_records=500,
+        fetch_min_bytes=1 << 20,
+        fetch_max_wait_ms=gather_ms,
+        title=title,
+    )
+
+
 def decoded(records: Iterable[ConsumerRecord]) -> Iterator[Event]:
     """The events of ``records``, skipping what cannot be decoded: for listeners that store
     nothing (the owning consumers dead-letter such a record)."""
@@ -184,7 +205,8 @@ def batch_subscriber(broker: KafkaBroker, *topic_names: str, **options: Any) -> 
     record arriving on an idle consumer waits up to that long — a few of those per booking. Here
     the poll itself is the wait (aiokafka returns as soon as a record is there); a pause only
     follows a poll that came back empty early (no partitions assigned yet)."""
-    subscriber = broker.subscriber(*topic_names, batch=True, batch_timeout_ms=_IDLE_POLL_MS, fetch_max_wait_ms=500, **options)
+    options.setdefault("fetch_max_wait_ms", 500)
+    subscriber = broker.subscriber(*topic_names, batch=True, batch_timeout_ms=_IDLE_POLL_MS, **options)
     assert isinstance(subscriber, BatchSubscriber)
 
     async def get_msg(consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:

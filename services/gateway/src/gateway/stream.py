@@ -9,11 +9,10 @@ import logging
 from collections.abc import AsyncIterator
 
 from contracts import topics
-from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from nyprod_kit.consumer import batch_subscriber, decoded
+from nyprod_kit.consumer import decoded, listener
 
 from .domain import StreamMessage, stream_message
 
@@ -105,18 +104,7 @@ def register(broker: KafkaBroker, hub: Hub) -> None:
     """Feed the hub from the event topics. No group_id: each replica gets every partition, and
     starts at the end (clients load the current state themselves; the stream only tells news)."""
 
-    # what one fetch brought, at once: a rush is several events per booking
-    @batch_subscriber(
-        broker,
-        topics.UNITS,
-        topics.PROSPECTS,
-        topics.BUYERS,
-        group_id=None,
-        auto_offset_reset="latest",
-        ack_policy=AckPolicy.ACK_FIRST,
-        max_records=500,
-        title="gateway:live-stream",
-    )
+    @listener(broker, topics.UNITS, topics.PROSPECTS, topics.BUYERS, title="gateway:live-stream")
     async def to_clients(message: KafkaMessage) -> None:
         for event in decoded(message.raw_message):
             news = stream_message(event)

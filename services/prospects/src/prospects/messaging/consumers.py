@@ -9,12 +9,11 @@ from contracts import topics
 from contracts.booking import BookingCancelled, BookingConfirmed, BookingRejected
 from contracts.buyers import BuyerCreated, BuyerCreationFailed
 from contracts.units import UnitChanged, UnitReleased, UnitReservationRejected, UnitReserved
-from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
-from nyprod_kit.consumer import batch_subscriber, decoded, subscribe, with_unit_of_work
+from nyprod_kit.consumer import decoded, listener, subscribe, with_unit_of_work
 
 from .. import handlers
 from ..db.uow import ProspectsUnitOfWork
@@ -45,18 +44,9 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork]
 
 
 def listen_for_settled_bookings(broker: KafkaBroker, waiters: BookingWaiters) -> BatchSubscriber:
-    """Every replica reads this service's own booking outcomes (no consumer group: each replica
-    sees all partitions, from now on) to wake its requests waiting for a booking that another
-    replica settled. Nothing is stored, so nothing is committed and nothing is dead-lettered."""
-    subscriber = batch_subscriber(
-        broker,
-        topics.PROSPECTS,
-        group_id=None,
-        auto_offset_reset="latest",
-        ack_policy=AckPolicy.ACK_FIRST,
-        max_records=500,
-        title="prospects:booking-waiters",
-    )
+    """Every replica reads this service's own booking outcomes to wake its requests waiting for
+    a booking that another replica settled (one this replica settles wakes them on commit)."""
+    subscriber = listener(broker, topics.PROSPECTS, title="prospects:booking-waiters")
 
     @subscriber
     async def wake_waiters(message: KafkaMessage) -> None:
