@@ -5,7 +5,6 @@ line on stderr and exit code 1: a default or short secret key outside local mode
 and no acceptable GATEWAY_ADMIN_PASSWORD, an unreachable database or Kafka."""
 
 import asyncio
-import logging
 import sys
 
 from nyprod_kit.db import make_engine, make_sessionmaker
@@ -48,8 +47,6 @@ def main() -> None:
         asyncio.run(migrate(settings.database_url, MIGRATIONS))
         return
     configure_logging(settings.log_level)
-    # one line per forwarded call would drown the log
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     problem = asyncio.run(gateway_preflight(settings))
     if problem:
         print(problem, file=sys.stderr)

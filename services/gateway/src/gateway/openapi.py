@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import fastapi_offline
-import httpx
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -19,7 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from .domain import API_PREFIX, owning_service
-from .proxy import Upstream
+from .proxy import Upstream, UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +179,11 @@ class ApiDocs:
     async def _fetch(self, client: Upstream, name: str) -> dict[str, Any] | None:
         try:
             response = await client.get(f"{self._urls[name]}/openapi.json", timeout=5.0)
-            response.raise_for_status()
+            if response.status_code != 200:
+                raise ValueError(f"HTTP {response.status_code}")
             doc = response.json()
             return doc if isinstance(doc, dict) and "paths" in doc else None
-        except (httpx.HTTPError, ValueError) as exc:
+        except (*UpstreamError, ValueError) as exc:
             # said once per service: the retry loop asks every few seconds until it answers
             level = logging.DEBUG if name in self._told_missing else logging.INFO
             self._told_missing.add(name)

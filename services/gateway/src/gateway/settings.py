@@ -1,6 +1,5 @@
 from pathlib import Path
 
-from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from nyprod_kit.settings import ServiceSettings
@@ -32,14 +31,9 @@ class Settings(ServiceSettings):
     # connections to the services for ordinary calls; a call waits at most
     # connect_timeout_seconds for a free one
     upstream_max_connections: int = 500
-    upstream_max_keepalive_connections: int = 200
     # long-polls (GET or POST …?wait=S) hold a connection for up to S seconds: a pool of their own, so
     # that a rush of them never makes ordinary calls wait for a connection
     long_poll_max_connections: int = 1000
-    long_poll_max_keepalive_connections: int = 200
-    # each limit is spread over this many small pools (see proxy.Upstream)
-    upstream_pool_shards: int = Field(default=8, ge=1)
-    long_poll_pool_shards: int = Field(default=16, ge=1)
     # below the services' keep-alive (uvicorn's timeout_keep_alive, 75 s in nyprod_kit.runtime),
     # so the gateway drops an idle connection before a service closes it under a request
     upstream_keepalive_seconds: float = 20.0

@@ -91,8 +91,7 @@ async def closing():
 
 @pytest.fixture(scope="module")
 async def closing_gateway(closing, make_settings, serve, build):
-    # one shard: each test's second request goes out on the first one's pooled connection
-    settings = make_settings(buyers_url=closing.url, prospects_url=closing.url, upstream_pool_shards=1)
+    settings = make_settings(buyers_url=closing.url, prospects_url=closing.url)
     async with serve(build(settings)) as base:
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             yield client

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import httpx
+import aiohttp
 import pytest
 from starlette.requests import Request
 
@@ -65,12 +65,11 @@ def settings(**overrides: object) -> Settings:
 
 @pytest.fixture
 async def client() -> AsyncIterator[proxy.Upstream]:
-    # one shard: the tests below reuse the very connection of the request before
-    async with proxy.make_client(settings(upstream_pool_shards=1)) as c:
+    async with proxy.make_client(settings()) as c:
         yield c
 
 
-async def send(client: proxy.Upstream, url: str, method: str = "GET", *, retry: bool) -> httpx.Response:
+async def send(client: proxy.Upstream, url: str, method: str = "GET", *, retry: bool) -> proxy.Answer:
     s = settings()
     return await proxy.send(client, method, url, content=None, headers={}, timeout=proxy.timeout(s), retry=retry)
 
@@ -86,21 +85,21 @@ async def test_request_is_sent_again_when_service_closed_its_pooled_connection(c
 async def test_request_is_sent_once_when_retry_is_not_allowed(client):
     async with Upstream() as upstream:
         await send(client, f"{upstream.url}/a", retry=True)
-        with pytest.raises(httpx.RemoteProtocolError):
+        with pytest.raises(aiohttp.ServerDisconnectedError):
             await send(client, f"{upstream.url}/b", "POST", retry=False)
     assert [line for line, _ in upstream.received] == ["GET /a HTTP/1.1", "POST /b HTTP/1.1"]
 
 
 async def test_request_is_sent_once_when_a_fresh_connection_fails(client):
     async with Upstream(answered=0) as upstream:
-        with pytest.raises(httpx.RemoteProtocolError):
+        with pytest.raises(aiohttp.ServerDisconnectedError):
             await send(client, f"{upstream.url}/a", retry=True)
     assert upstream.received == [("GET /a HTTP/1.1", 0)]
 
 
 async def test_request_is_sent_once_when_the_answer_had_begun(client):
     async with Upstream(answered=2, broken_body=True) as upstream:
-        with pytest.raises(httpx.RemoteProtocolError):
+        with pytest.raises(aiohttp.ClientPayloadError):
             await send(client, f"{upstream.url}/a", retry=True)
     assert upstream.received == [("GET /a HTTP/1.1", 0)]
 
@@ -110,7 +109,7 @@ async def test_retry_happens_only_once_when_the_second_attempt_fails_too(client)
         await send(client, f"{upstream.url}/a", retry=True)
         await send(client, f"{upstream.url}/b", retry=True)  # leaves a second pooled connection
         upstream.answered = 0  # from now on every request is dropped
-        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        with pytest.raises((aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
             await send(client, f"{upstream.url}/c", retry=True)
     assert [line for line, _ in upstream.received].count("GET /c HTTP/1.1") == 2
 
@@ -143,20 +142,16 @@ def test_long_poll_is_recognised_by_its_wait_parameter(method, query, expected):
     assert proxy.is_long_poll(request(method, query)) is expected
 
 
-async def test_pools_are_sized_apart_sharded_and_idle_connections_dropped_before_the_service_does():
+async def test_pools_are_sized_apart_and_idle_connections_dropped_before_the_service_does():
     s = settings()
     assert s.upstream_keepalive_seconds < 75  # the services' keep-alive (nyprod_kit.runtime)
     async with proxy.make_client(s) as ordinary, proxy.make_long_poll_client(s) as long_poll:
-        assert not set(ordinary.clients) & set(long_poll.clients)
-        for upstream, limit, shards in (
-            (ordinary, s.upstream_max_connections, s.upstream_pool_shards),
-            (long_poll, s.long_poll_max_connections, s.long_poll_pool_shards),
-        ):
-            pools = [client._transport._pool for client in upstream.clients]  # type: ignore[attr-defined]
-            assert len(pools) == shards > 1
-            assert sum(pool._max_connections for pool in pools) >= limit
-            assert all(pool._max_connections <= 64 for pool in pools)  # a short walk per request
-            assert all(pool._keepalive_expiry == s.upstream_keepalive_seconds for pool in pools)
-            assert len({id(upstream.next()) for _ in range(shards)}) == shards  # used in turn
+        assert ordinary.session.connector is not long_poll.session.connector
+        for upstream, limit in ((ordinary, s.upstream_max_connections), (long_poll, s.long_poll_max_connections)):
+            connector = upstream.session.connector
+            assert isinstance(connector, aiohttp.TCPConnector)
+            assert connector.limit == limit
+            assert connector.limit_per_host == 0  # every service shares the limit
+            assert connector._keepalive_timeout == s.upstream_keepalive_seconds  # noqa: SLF001
     assert s.long_poll_max_connections >= 1000
     assert s.upstream_max_connections > 200

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from nyprod_kit.health import database_ok, kafka_ok, readiness
 
-from ...proxy import Upstream
+from ...proxy import Upstream, UpstreamError
 
 router = APIRouter(tags=["health"])
 
@@ -37,5 +36,5 @@ async def _service_ready(client: Upstream, base_url: str) -> bool:
     try:
         response = await client.get(f"{base_url}/readyz", timeout=2.0)
         return response.status_code == 200
-    except httpx.HTTPError:
+    except UpstreamError:
         return False
