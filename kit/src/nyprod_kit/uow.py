@@ -132,6 +132,7 @@ class UnitOfWork:
         if self._shared:
             self._block_done = True
             return
+        await self.before_commit()
         if self._events:
             await self.session.execute(self._outbox.insert(), outbox_rows(self._events))
         await self.session.commit()
@@ -139,6 +140,9 @@ class UnitOfWork:
             self._relay.wake()
         self._events = []
         self.after_commit()
+
+    async def before_commit(self) -> None:
+        """Hook for subclasses: writes gathered during the transaction, done together at its end."""
 
     def after_commit(self) -> None:
         """Hook for subclasses: what to do once the transaction is durable."""

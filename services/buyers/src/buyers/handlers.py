@@ -72,11 +72,11 @@ async def _buyer_copy(
     buyer = await uow.buyers.by_prospect(snapshot.prospect_id)
     if buyer is None:
         made = await uow.buyers.add_if_absent(uuid4(), snapshot.prospect_id, contact, as_of=as_of, for_booking_id=booking_id)
+        if made is not None:
+            return made, set()
+        # another replica made it a moment ago: update it like any existing copy
         buyer = await uow.buyers.by_prospect(snapshot.prospect_id)
         assert buyer is not None
-        if made:
-            return buyer, set()
-        # else another replica made it a moment ago: update it like any existing copy
     return buyer, await _update_contact(uow, buyer, contact, as_of)
 
 

@@ -331,7 +331,7 @@ async def _start(
     decision = booking_saga.decide(None, RequestBooking(booking_id, unit_id, _snapshot(prospect), by, deadline), now)
     assert decision.booking is not None
     await uow.bookings.add(decision.booking, by, now)
-    await uow.bookings.record_step(booking_id, "RequestBooking", decision.booking.status, None, by, prospect["id"], now)
+    uow.bookings.record_step(booking_id, "RequestBooking", decision.booking.status, None, by, prospect["id"], now)
     uow.publish(*decision.events)
 
 
@@ -418,7 +418,7 @@ async def _apply(uow: ProspectsUnitOfWork, booking_id: UUID, message: Message, n
     await uow.prospects.refresh_status(booking_saga.buyers_affected(before, after))
     by, about = _acted_by(message)
     settled = after.status != before.status
-    await uow.bookings.record_step(booking_id, type(message).__name__, after.status, after.reason if settled else None, by, about, now)
+    uow.bookings.record_step(booking_id, type(message).__name__, after.status, after.reason if settled else None, by, about, now)
     uow.publish(*decision.events)
     if settled:
         uow.booking_status_changed(booking_id)

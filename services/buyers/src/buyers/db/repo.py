@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -9,6 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Insert
 
 from nyprod_kit.db import insert_ignoring_duplicates
 
@@ -104,6 +106,11 @@ _UPDATE_UNIT_NAME = (
 
 _ERASED_PROSPECT = select(erased_prospects.c.prospect_id).where(erased_prospects.c.prospect_id == bindparam("prospect_id"))
 
+@functools.cache
+def _insert_buyer(dialect_name: str) -> Insert:
+    return insert_ignoring_duplicates(buyers, dialect_name).returning(*buyers.c)
+
+
 class BuyerRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -123,11 +130,12 @@ class BuyerRepo:
 
     async def add_if_absent(
         self, buyer_id: UUID, prospect_id: UUID, contact: Contact, *, as_of: datetime, for_booking_id: UUID | None
-    ) -> bool:
-        """Insert the prospect's buyer copy unless it exists (a replica may have just made it)."""
+    ) -> dict[str, Any] | None:
+        """Insert the prospect's buyer copy unless it exists (a replica may have just made it);
+        the new row, or None when it existed."""
         now = _now()
         result = await self.s.execute(
-            insert_ignoring_duplicates(buyers, self._dialect),
+            _insert_buyer(self._dialect),
             {
                 "id": buyer_id,
                 "prospect_id": prospect_id,
@@ -139,7 +147,8 @@ class BuyerRepo:
                 "updated_at": now,
             },
         )
-        return result.rowcount == 1
+        row = result.mappings().first()
+        return dict(row) if row else None
 
     async def set_contact(self, buyer_id: UUID, contact: Contact, *, as_of: datetime) -> None:
         await self.s.execute(

@@ -262,6 +262,7 @@ class UnitCopyRepo:
 class BookingRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
+        self._steps: list[dict[str, Any]] = []  # recorded, written by write_steps()
 
     async def add(self, booking: Booking, requested_by: str | None, now: datetime) -> None:
         await self.s.execute(
@@ -345,21 +346,20 @@ class BookingRepo:
             ],
         )
 
-    async def record_step(
+    def record_step(
         self, booking_id: UUID, step: str, status: BookingStatus, reason: str | None, by: str | None, prospect_id: UUID | None, now: datetime
     ) -> None:
-        await self.s.execute(
-            _INSERT_STEP,
-            {
-                "booking_id": booking_id,
-                "at": now,
-                "step": step,
-                "status": status.value,
-                "reason": reason,
-                "by": by,
-                "prospect_id": prospect_id,
-            },
+        """A step for the booking's history, written with the transaction's other steps when it
+        commits (see ``write_steps``): a consumer settling a batch of bookings writes them all in
+        one statement."""
+        self._steps.append(
+            {"booking_id": booking_id, "at": now, "step": step, "status": status.value, "reason": reason, "by": by, "prospect_id": prospect_id}
         )
+
+    async def write_steps(self) -> None:
+        if self._steps:
+            steps, self._steps = self._steps, []
+            await self.s.execute(_INSERT_STEP, steps)
 
     async def steps(self, booking_id: UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         where = booking_steps.c.booking_id == booking_id

@@ -30,6 +30,9 @@ class ProspectsUnitOfWork(UnitOfWork):
         """Wake this process's requests waiting for the booking, once the change is committed."""
         self._status_changed.add(booking_id)
 
+    async def before_commit(self) -> None:
+        await self.bookings.write_steps()
+
     def after_commit(self) -> None:
         if self._waiters is not None and self._status_changed:
             self._waiters.notify(*self._status_changed)
