@@ -39,7 +39,7 @@ from .booking_saga import (
 )
 from .db.uow import ProspectsUnitOfWork
 from .domain import ProspectStatus, fold, name_search_text, normalise_phone
-from .waiting import BookingWaiters
+from .waiting import BookingWaiters, Watch
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +186,8 @@ async def booking(uow: ProspectsUnitOfWork, booking_id: UUID, waiters: BookingWa
     """The booking; with ``wait`` > 0, once it is no longer pending or after ``wait`` seconds,
     whichever comes first. Woken by the change itself, not by polling."""
     until = asyncio.get_running_loop().time() + wait
-    with waiters.watch(booking_id) as woken:
-        return await _read_until_final(uow, booking_id, woken, until)
+    with waiters.watch(booking_id) as watch:
+        return await _once_final(uow, booking_id, watch, until)
 
 
 async def request_booking_and_wait(
@@ -201,24 +201,29 @@ async def request_booking_and_wait(
     wait: float,
 ) -> tuple[Accepted, dict[str, Any]]:
     """BOKA and the wait for its outcome in one call. The waiter is in place before the booking
-    is committed, so the just-made booking (known to be pending) is first read once it changed
-    or the wait is over, not straight away."""
+    is committed, so the just-made booking (known to be pending) is not read straight away."""
     loop = asyncio.get_running_loop()
     until = loop.time() + wait
     booking_id = uuid4()
-    with waiters.watch(booking_id) as woken:
+    with waiters.watch(booking_id) as watch:
         accepted = await request_booking(uow, prospect_id, unit_id, by, deadline, idempotency, booking_id=booking_id)
         if accepted.created:
-            await _woken_or_timeout(woken, until - loop.time())
-            return accepted, await _read_until_final(uow, booking_id, woken, until)
+            return accepted, await _once_final(uow, booking_id, watch, until, known_pending=True)
     return accepted, await booking(uow, accepted.booking_id, waiters, max(0.0, until - loop.time()))
 
 
-async def _read_until_final(uow: ProspectsUnitOfWork, booking_id: UUID, woken: asyncio.Event, until: float) -> dict[str, Any]:
+async def _once_final(uow: ProspectsUnitOfWork, booking_id: UUID, watch: Watch, until: float, *, known_pending: bool = False) -> dict[str, Any]:
+    """The booking once it is final, or as it is at ``until``. Settled by this process, it comes
+    with the wake-up; otherwise it is read."""
     loop = asyncio.get_running_loop()
+    woken = False
+    if known_pending:
+        woken = await watch.woken_within(until - loop.time())
     while True:
+        if woken and watch.settled is not None and watch.settled["status"] != BookingStatus.PENDING.value:
+            return dict(watch.settled)
         # cleared before reading: a change committed after this read still wakes the wait below
-        woken.clear()
+        watch.clear()
         async with uow:
             row = await uow.bookings.get(booking_id)
         if row is None:
@@ -226,16 +231,7 @@ async def _read_until_final(uow: ProspectsUnitOfWork, booking_id: UUID, woken: a
         remaining = until - loop.time()
         if row["status"] != BookingStatus.PENDING.value or remaining <= 0:
             return row
-        await _woken_or_timeout(woken, remaining)
-
-
-async def _woken_or_timeout(woken: asyncio.Event, timeout: float) -> None:
-    if timeout <= 0:
-        return
-    try:
-        await asyncio.wait_for(woken.wait(), timeout)
-    except TimeoutError:
-        pass
+        woken = await watch.woken_within(remaining)
 
 
 # ---- booking commands (HTTP) ----------------------------------------------------------------
@@ -407,13 +403,14 @@ async def _apply(uow: ProspectsUnitOfWork, booking_id: UUID, message: Message, n
     loaded = await uow.bookings.load(booking_id, for_update=True)
     if loaded is None:
         return None
-    before, version = loaded
+    before = loaded.booking
     decision = booking_saga.decide(before, message, now)
     if decision.reason is not None:
         return decision
     after = decision.booking
     assert after is not None
-    if not await uow.bookings.save(before, version, after, now):
+    saved = await uow.bookings.save(loaded, after, now)
+    if saved is None:
         raise BookingChangedMeanwhile(booking_id)
     await uow.prospects.refresh_status(booking_saga.buyers_affected(before, after))
     by, about = _acted_by(message)
@@ -421,7 +418,7 @@ async def _apply(uow: ProspectsUnitOfWork, booking_id: UUID, message: Message, n
     uow.bookings.record_step(booking_id, type(message).__name__, after.status, after.reason if settled else None, by, about, now)
     uow.publish(*decision.events)
     if settled:
-        uow.booking_status_changed(booking_id)
+        uow.booking_settled(saved)
     return decision
 
 

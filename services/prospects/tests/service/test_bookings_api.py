@@ -210,6 +210,8 @@ async def test_wait_returns_promptly_when_the_booking_settles(service, publish) 
     elapsed = time.monotonic() - started
 
     assert response.json()["status"] == "confirmed"
+    # settled in this process, the booking came with the wake-up: the same as a fresh read
+    assert response.json() == (await service.client.get(f"{API}/bookings/{booking_id}")).json()
     assert elapsed < 3, f"the wait ended {elapsed:.2f}s after the answers"
     print(f"\nwait= answered {elapsed * 1000:.0f} ms after the last answer was published")
     assert len(waiters) == 0
@@ -250,6 +252,7 @@ async def test_post_with_wait_answers_with_the_outcome_in_one_call(service, publ
     assert response.status_code == 200
     answer = response.json()
     assert (answer["booking_id"], answer["status"], answer["prospect_id"]) == (str(requested.booking_id), "confirmed", prospect["id"])
+    assert answer == (await service.client.get(f"{API}/bookings/{requested.booking_id}")).json()
 
 
 async def test_post_with_wait_gives_the_pending_booking_after_the_wait(service) -> None:  # noqa: ANN001

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from contracts.types import BookingStatus, UnitStatus
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, delete, exists, func, insert, or_, select, text, union, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Insert
 
@@ -259,6 +261,20 @@ class UnitCopyRepo:
         return [u for u in unit_ids if u not in known]
 
 
+class LoadedBooking(NamedTuple):
+    booking: Booking
+    version: int
+    row: dict[str, Any]  # as get() returns it
+
+
+def _with_its_buyers(rows: Sequence[RowMapping]) -> dict[str, Any]:
+    """The booking's row from the rows of the booking-and-buyers join (one per buyer, in order)."""
+    booking = dict(rows[0])
+    del booking["buyer"]
+    booking["buyers"] = [r["buyer"] for r in rows if r["buyer"] is not None]
+    return booking
+
+
 class BookingRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -285,48 +301,53 @@ class BookingRepo:
         )
         await self._add_buyers(booking.booking_id, list(booking.buyers), 0, now)
 
-    async def load(self, booking_id: UUID, *, for_update: bool = False) -> tuple[Booking, int] | None:
-        """The booking's saga state and its version (for the conditional save), in one query:
-        a row per buyer, in order."""
+    async def load(self, booking_id: UUID, *, for_update: bool = False) -> LoadedBooking | None:
+        """The booking's saga state, its version (for the conditional save) and its row, in one
+        query: a row per buyer, in order."""
         stmt = _LOAD_BOOKING_FOR_UPDATE if for_update and _is_postgres(self.s) else _LOAD_BOOKING
         rows = (await self.s.execute(stmt, {"id": booking_id})).mappings().all()
         if not rows:
             return None
-        row = rows[0]
+        row = _with_its_buyers(rows)
         booking = Booking(
             booking_id=row["id"],
             unit_id=row["unit_id"],
             prospect_id=row["prospect_id"],
             status=BookingStatus(row["status"]),
-            buyers=tuple(r["buyer"] for r in rows if r["buyer"] is not None),
+            buyers=tuple(row["buyers"]),
             deadline_at=aware(row["deadline_at"]),
             reason=row["reason"],
             unit_answer=Answer(row["unit_answer"]) if row["unit_answer"] else None,
             buyer_answer=Answer(row["buyer_answer"]) if row["buyer_answer"] else None,
             buyer_id=row["buyer_id"],
         )
-        return booking, row["version"]
+        return LoadedBooking(booking, row["version"], row)
 
-    async def save(self, before: Booking, version: int, after: Booking, now: datetime) -> bool:
+    async def save(self, loaded: LoadedBooking, after: Booking, now: datetime) -> dict[str, Any] | None:
         """Store ``after`` if the booking is still as it was read (status and version): exactly
-        one of two racing writers (a late answer and the deadline sweeper, say) wins."""
+        one of two racing writers (a late answer and the deadline sweeper, say) wins. The row as
+        stored (as ``get`` would read it after commit), or None when the other writer won."""
+        before, version = loaded.booking, loaded.version
+        values = {
+            "status": after.status.value,
+            "reason": after.reason,
+            "unit_answer": after.unit_answer.value if after.unit_answer else None,
+            "buyer_answer": after.buyer_answer.value if after.buyer_answer else None,
+            "buyer_id": after.buyer_id,
+            "version": version + 1,
+            "updated_at": now,
+        }
         result = await self.s.execute(
             _SAVE_BOOKING,
             {
                 "b_id": before.booking_id,
                 "b_was_status": before.status.value,
                 "b_was_version": version,
-                "b_status": after.status.value,
-                "b_reason": after.reason,
-                "b_unit_answer": after.unit_answer.value if after.unit_answer else None,
-                "b_buyer_answer": after.buyer_answer.value if after.buyer_answer else None,
-                "b_buyer_id": after.buyer_id,
-                "b_version": version + 1,
-                "b_updated_at": now,
+                **{f"b_{column}": value for column, value in values.items()},
             },
         )
         if result.rowcount != 1:
-            return False
+            return None
         if before.buyers != after.buyers:
             gone = [p for p in before.buyers if p not in after.buyers]
             if gone:
@@ -335,7 +356,9 @@ class BookingRepo:
             if added:
                 last = await self.s.scalar(_LAST_BUYER_POSITION, {"booking_id": before.booking_id})
                 await self._add_buyers(before.booking_id, added, (last if last is not None else -1) + 1, now)
-        return True
+        # in the order get() reads them: by position, the added ones last
+        buyers = [p for p in before.buyers if p in after.buyers] + [p for p in after.buyers if p not in before.buyers]
+        return {**loaded.row, **values, "buyers": buyers}
 
     async def _add_buyers(self, booking_id: UUID, prospect_ids: list[UUID], first_position: int, now: datetime) -> None:
         await self.s.execute(
@@ -379,12 +402,7 @@ class BookingRepo:
     async def get(self, booking_id: UUID) -> dict[str, Any] | None:
         """The booking with its buyers in order, in one query (a row per buyer)."""
         rows = (await self.s.execute(_LOAD_BOOKING, {"id": booking_id})).mappings().all()
-        if not rows:
-            return None
-        booking = dict(rows[0])
-        del booking["buyer"]
-        booking["buyers"] = [r["buyer"] for r in rows if r["buyer"] is not None]
-        return booking
+        return _with_its_buyers(rows) if rows else None
 
     async def page(
         self, *, prospect_id: UUID | None, unit_id: UUID | None, status: str | None, limit: int, offset: int

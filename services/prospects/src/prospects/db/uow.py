@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from nyprod_kit.uow import UnitOfWork
@@ -17,23 +18,24 @@ class ProspectsUnitOfWork(UnitOfWork):
     def __init__(self, *args, waiters: BookingWaiters | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         self._waiters = waiters
-        self._status_changed: set[UUID] = set()
+        self._settled: dict[UUID, dict[str, Any]] = {}
 
     def on_enter(self) -> None:
         self.prospects = ProspectRepo(self.session)
         self.units = UnitCopyRepo(self.session)
         self.bookings = BookingRepo(self.session)
         self.idempotency = IdempotencyRepo(self.session)
-        self._status_changed = set()
+        self._settled = {}
 
-    def booking_status_changed(self, booking_id: UUID) -> None:
-        """Wake this process's requests waiting for the booking, once the change is committed."""
-        self._status_changed.add(booking_id)
+    def booking_settled(self, booking: dict[str, Any]) -> None:
+        """Hand the booking, as this transaction leaves it, to this process's requests waiting
+        for it, once the change is committed."""
+        self._settled[booking["id"]] = booking
 
     async def before_commit(self) -> None:
         await self.bookings.write_steps()
 
     def after_commit(self) -> None:
-        if self._waiters is not None and self._status_changed:
-            self._waiters.notify(*self._status_changed)
-        self._status_changed = set()
+        if self._waiters is not None and self._settled:
+            self._waiters.settled(self._settled)
+        self._settled = {}
