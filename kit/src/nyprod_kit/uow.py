@@ -68,6 +68,10 @@ class UnitOfWork:
     def on_enter(self) -> None:
         """Hook for subclasses: build repositories on ``self.session``."""
 
+    async def on_batch(self, events: Sequence[Event]) -> None:
+        """Hook for subclasses: prepare, in the shared transaction, for handling ``events`` —
+        say, lock and read in one statement the rows they are all about."""
+
     async def __aexit__(self, exc_type: Any, *exc: Any) -> None:
         if self._shared:
             if exc_type is not None or not self._block_done:
@@ -87,6 +91,7 @@ class UnitOfWork:
             self._shared, self._broken = True, False
             self._batch, self._unclaimed = {e.event_id: e for e in events}, {}
             try:
+                await self.on_batch(events)
                 yield self
             finally:
                 self._shared, self._batch, self._unclaimed = False, {}, {}

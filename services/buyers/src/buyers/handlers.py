@@ -69,14 +69,12 @@ async def _buyer_copy(
     """The prospect's one buyer copy, made or brought up to date from the snapshot; also the
     units whose buyer names changed."""
     contact = _contact(snapshot)
+    # tried first: in a sales launch most prospects who book have no buyer copy yet
+    made = await uow.buyers.add_if_absent(uuid4(), snapshot.prospect_id, contact, as_of=as_of, for_booking_id=booking_id)
+    if made is not None:
+        return made, set()
     buyer = await uow.buyers.by_prospect(snapshot.prospect_id)
-    if buyer is None:
-        made = await uow.buyers.add_if_absent(uuid4(), snapshot.prospect_id, contact, as_of=as_of, for_booking_id=booking_id)
-        if made is not None:
-            return made, set()
-        # another replica made it a moment ago: update it like any existing copy
-        buyer = await uow.buyers.by_prospect(snapshot.prospect_id)
-        assert buyer is not None
+    assert buyer is not None
     return buyer, await _update_contact(uow, buyer, contact, as_of)
 
 
@@ -128,11 +126,8 @@ async def on_booking_rejected(event: BookingRejected, uow: BuyersUnitOfWork) -> 
         if not await uow.first_time(CONSUMER, event):
             return
         confirmed_changed = False
-        for link in await uow.links.of_booking(event.booking_id):
-            buyer = await uow.buyers.get(link["buyer_id"])
-            if buyer is None:
-                continue
-            decision = domain.decide_rejection(await uow.buyers.state(buyer), event.booking_id)
+        for buyer, state in await uow.buyers.of_booking_with_state(event.booking_id):
+            decision = domain.decide_rejection(state, event.booking_id)
             if decision.delete_buyer:
                 await uow.buyers.delete(buyer["id"])
             else:

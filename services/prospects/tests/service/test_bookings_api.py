@@ -25,6 +25,7 @@ from contracts.types import ProspectSnapshot
 from contracts.units import UnitReleased, UnitReservationRejected, UnitReserved
 
 from nyprod_kit.testing import wait_until
+from prospects.messaging.consumers import saga_handlers
 
 API = "/api/v1"
 
@@ -194,6 +195,28 @@ async def test_answers_about_unknown_bookings_are_skipped_when_consumed(service,
 
 
 # ---- waiting for the outcome ----------------------------------------------------------------
+
+
+async def test_answers_about_the_same_bookings_in_one_batch_settle_them_in_one_transaction(service) -> None:  # noqa: ANN001
+    """A fetched batch locks and reads its bookings in one statement; each later answer in the
+    batch must see what the earlier ones saved, or the second answer would be lost."""
+    unit_a, unit_b = await service.unit(name="B-1"), await service.unit(name="B-2")
+    prospect = await service.prospect()
+    confirmed = UUID(await service.booking(prospect["id"], unit_a))
+    rejected = UUID(await service.booking((await service.prospect())["id"], unit_b))
+    await saga_handlers(service.app.state.uow_factory).many(
+        [
+            _yes_from_buyers(unit_a, confirmed, UUID(prospect["id"])),
+            _yes_from_buyers(unit_b, rejected, uuid.uuid4()),
+            UnitReservationRejected(unit_id=unit_b, booking_id=rejected, reason="unit_not_available"),
+            _yes_from_units(unit_a, confirmed),
+        ]
+    )
+    assert (await service.settled(str(confirmed), wait=0))["status"] == "confirmed"
+    assert (await service.settled(str(rejected), wait=0))["status"] == "rejected"
+    steps = (await service.client.get(f"{API}/bookings/{confirmed}/history")).json()["items"]
+    assert [s["step"] for s in steps] == ["RequestBooking", "BuyerCreated", "UnitReserved"]
+    assert await _status(service, prospect["id"]) == "buyer"
 
 
 async def test_wait_returns_promptly_when_the_booking_settles(service, publish) -> None:  # noqa: ANN001

@@ -65,12 +65,24 @@ _TOUCH = (
     .values(updated_at=bindparam("b_updated_at"))
 )
 _TOUCH_CONFIRMED = _TOUCH.values(ever_confirmed=True)
-_DELETE_LINKS_OF_BUYER = delete(buyer_links).where(buyer_links.c.buyer_id == bindparam("buyer_id"))
 _DELETE_BUYER = delete(buyers).where(buyers.c.id == bindparam("buyer_id"))
 _LINKS_OF_BUYER = (
     select(buyer_links.c.booking_id, buyer_links.c.unit_id, buyer_links.c.state)
     .where(buyer_links.c.buyer_id == bindparam("buyer_id"))
     .order_by(buyer_links.c.created_at, buyer_links.c.booking_id)
+)
+
+# every link of every buyer of one booking, with the buyer: a row per link
+_BUYERS_OF_BOOKING_WITH_LINKS = (
+    select(
+        buyers,
+        buyer_links.c.booking_id.label("link_booking_id"),
+        buyer_links.c.unit_id.label("link_unit_id"),
+        buyer_links.c.state.label("link_state"),
+    )
+    .select_from(buyers.join(buyer_links, buyer_links.c.buyer_id == buyers.c.id))
+    .where(buyers.c.id.in_(select(buyer_links.c.buyer_id).where(buyer_links.c.booking_id == bindparam("booking_id"))))
+    .order_by(buyers.c.created_at, buyers.c.id, buyer_links.c.created_at, buyer_links.c.booking_id)
 )
 
 _LINKS_OF_BOOKING = (
@@ -105,6 +117,15 @@ _UPDATE_UNIT_NAME = (
 )
 
 _ERASED_PROSPECT = select(erased_prospects.c.prospect_id).where(erased_prospects.c.prospect_id == bindparam("prospect_id"))
+
+def _state(buyer: dict[str, Any], links: list[Link]) -> BuyerState:
+    return BuyerState(
+        buyer_id=buyer["id"],
+        created_for_booking_id=buyer["created_for_booking_id"],
+        ever_confirmed=bool(buyer["ever_confirmed"]),
+        links=tuple(links),
+    )
+
 
 @functools.cache
 def _insert_buyer(dialect_name: str) -> Insert:
@@ -171,17 +192,24 @@ class BuyerRepo:
         await self.s.execute(_TOUCH_CONFIRMED if confirmed else _TOUCH, {"b_ids": ids, "b_updated_at": _now()})
 
     async def delete(self, buyer_id: UUID) -> None:
-        await self.s.execute(_DELETE_LINKS_OF_BUYER, {"buyer_id": buyer_id})
+        """The buyer and (ON DELETE CASCADE) its links."""
         await self.s.execute(_DELETE_BUYER, {"buyer_id": buyer_id})
+
+    async def of_booking_with_state(self, booking_id: UUID) -> list[tuple[dict[str, Any], BuyerState]]:
+        """Each buyer linked to the booking, with its state (all its links), in one query."""
+        rows = (await self.s.execute(_BUYERS_OF_BOOKING_WITH_LINKS, {"booking_id": booking_id})).mappings().all()
+        links: dict[UUID, list[Link]] = {}
+        found: dict[UUID, dict[str, Any]] = {}
+        for r in rows:
+            if r["id"] not in found:
+                found[r["id"]] = {c.name: r[c.name] for c in buyers.c}
+                links[r["id"]] = []
+            links[r["id"]].append(Link(r["link_booking_id"], r["link_unit_id"], LinkState(r["link_state"])))
+        return [(buyer, _state(buyer, links[buyer_id])) for buyer_id, buyer in found.items()]
 
     async def state(self, buyer: dict[str, Any]) -> BuyerState:
         rows = (await self.s.execute(_LINKS_OF_BUYER, {"buyer_id": buyer["id"]})).all()
-        return BuyerState(
-            buyer_id=buyer["id"],
-            created_for_booking_id=buyer["created_for_booking_id"],
-            ever_confirmed=bool(buyer["ever_confirmed"]),
-            links=tuple(Link(r.booking_id, r.unit_id, LinkState(r.state)) for r in rows),
-        )
+        return _state(buyer, [Link(r.booking_id, r.unit_id, LinkState(r.state)) for r in rows])
 
     async def page(
         self, *, terms: SearchTerms | None, unit_id: UUID | None, limit: int, offset: int

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -83,6 +84,14 @@ _LOAD_BOOKING = (
     .order_by(booking_buyers.c.position)
 )
 _LOAD_BOOKING_FOR_UPDATE = _LOAD_BOOKING.with_for_update(of=bookings)
+# several, in id order: the order every batch takes their locks in
+_LOAD_BOOKINGS = (
+    select(bookings, booking_buyers.c.prospect_id.label("buyer"))
+    .outerjoin(booking_buyers, booking_buyers.c.booking_id == bookings.c.id)
+    .where(bookings.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(bookings.c.id, booking_buyers.c.position)
+)
+_LOAD_BOOKINGS_FOR_UPDATE = _LOAD_BOOKINGS.with_for_update(of=bookings)
 
 _SAVE_BOOKING = (
     update(bookings)
@@ -275,10 +284,27 @@ def _with_its_buyers(rows: Sequence[RowMapping]) -> dict[str, Any]:
     return booking
 
 
+def _loaded(row: dict[str, Any]) -> LoadedBooking:
+    booking = Booking(
+        booking_id=row["id"],
+        unit_id=row["unit_id"],
+        prospect_id=row["prospect_id"],
+        status=BookingStatus(row["status"]),
+        buyers=tuple(row["buyers"]),
+        deadline_at=aware(row["deadline_at"]),
+        reason=row["reason"],
+        unit_answer=Answer(row["unit_answer"]) if row["unit_answer"] else None,
+        buyer_answer=Answer(row["buyer_answer"]) if row["buyer_answer"] else None,
+        buyer_id=row["buyer_id"],
+    )
+    return LoadedBooking(booking, row["version"], row)
+
+
 class BookingRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
         self._steps: list[dict[str, Any]] = []  # recorded, written by write_steps()
+        self._locked: dict[UUID, LoadedBooking] = {}  # by lock_all(), kept up to date by save()
 
     async def add(self, booking: Booking, requested_by: str | None, now: datetime) -> None:
         await self.s.execute(
@@ -301,27 +327,26 @@ class BookingRepo:
         )
         await self._add_buyers(booking.booking_id, list(booking.buyers), 0, now)
 
+    async def lock_all(self, booking_ids: Iterable[UUID]) -> None:
+        """Lock and load the bookings a batch of events is about, in one query and in id order;
+        ``load(..., for_update=True)`` then answers from what this read (and later saves)."""
+        ids = sorted(set(booking_ids) - self._locked.keys())
+        if not ids:
+            return
+        stmt = _LOAD_BOOKINGS_FOR_UPDATE if _is_postgres(self.s) else _LOAD_BOOKINGS
+        rows = (await self.s.execute(stmt, {"ids": ids})).mappings().all()
+        for _, of_one in itertools.groupby(rows, key=lambda r: r["id"]):
+            loaded = _loaded(_with_its_buyers(list(of_one)))
+            self._locked[loaded.booking.booking_id] = loaded
+
     async def load(self, booking_id: UUID, *, for_update: bool = False) -> LoadedBooking | None:
         """The booking's saga state, its version (for the conditional save) and its row, in one
         query: a row per buyer, in order."""
+        if for_update and booking_id in self._locked:
+            return self._locked[booking_id]
         stmt = _LOAD_BOOKING_FOR_UPDATE if for_update and _is_postgres(self.s) else _LOAD_BOOKING
         rows = (await self.s.execute(stmt, {"id": booking_id})).mappings().all()
-        if not rows:
-            return None
-        row = _with_its_buyers(rows)
-        booking = Booking(
-            booking_id=row["id"],
-            unit_id=row["unit_id"],
-            prospect_id=row["prospect_id"],
-            status=BookingStatus(row["status"]),
-            buyers=tuple(row["buyers"]),
-            deadline_at=aware(row["deadline_at"]),
-            reason=row["reason"],
-            unit_answer=Answer(row["unit_answer"]) if row["unit_answer"] else None,
-            buyer_answer=Answer(row["buyer_answer"]) if row["buyer_answer"] else None,
-            buyer_id=row["buyer_id"],
-        )
-        return LoadedBooking(booking, row["version"], row)
+        return _loaded(_with_its_buyers(rows)) if rows else None
 
     async def save(self, loaded: LoadedBooking, after: Booking, now: datetime) -> dict[str, Any] | None:
         """Store ``after`` if the booking is still as it was read (status and version): exactly
@@ -347,6 +372,7 @@ class BookingRepo:
             },
         )
         if result.rowcount != 1:
+            self._locked.pop(before.booking_id, None)
             return None
         if before.buyers != after.buyers:
             gone = [p for p in before.buyers if p not in after.buyers]
@@ -358,7 +384,10 @@ class BookingRepo:
                 await self._add_buyers(before.booking_id, added, (last if last is not None else -1) + 1, now)
         # in the order get() reads them: by position, the added ones last
         buyers = [p for p in before.buyers if p in after.buyers] + [p for p in after.buyers if p not in before.buyers]
-        return {**loaded.row, **values, "buyers": buyers}
+        saved = {**loaded.row, **values, "buyers": buyers}
+        if before.booking_id in self._locked:
+            self._locked[before.booking_id] = _loaded(saved)
+        return saved
 
     async def _add_buyers(self, booking_id: UUID, prospect_ids: list[UUID], first_position: int, now: datetime) -> None:
         await self.s.execute(

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
+
+from contracts.envelope import Event
 
 from nyprod_kit.uow import UnitOfWork
 
@@ -31,6 +34,12 @@ class ProspectsUnitOfWork(UnitOfWork):
         """Hand the booking, as this transaction leaves it, to this process's requests waiting
         for it, once the change is committed."""
         self._settled[booking["id"]] = booking
+
+    async def on_batch(self, events: Sequence[Event]) -> None:
+        # the bookings the saga's answers are about, locked in one statement and in id order
+        await self.bookings.lock_all(
+            booking_id for e in events for booking_id in (*getattr(e, "booking_ids", ()), getattr(e, "booking_id", None)) if booking_id
+        )
 
     async def before_commit(self) -> None:
         await self.bookings.write_steps()

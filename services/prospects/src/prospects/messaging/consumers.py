@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
-from nyprod_kit.consumer import decoded, listener, subscribe, with_unit_of_work
+from nyprod_kit.consumer import EventHandlers, decoded, listener, subscribe, with_unit_of_work
 
 from .. import handlers
 from ..db.uow import ProspectsUnitOfWork
@@ -22,25 +22,23 @@ from ..waiting import BookingWaiters
 SETTLING = (BookingConfirmed, BookingRejected, BookingCancelled)
 
 
-def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork], **options: Any) -> None:
+def saga_handlers(uow_factory: Callable[[], ProspectsUnitOfWork]) -> EventHandlers:
     """The saga's answers from units and buyers, and the unit copy."""
-    subscribe(
-        broker,
-        topics.UNITS,
-        topics.BUYERS,
-        **options,
-        handlers=with_unit_of_work(
-            uow_factory,
-            {
-                UnitChanged: handlers.on_unit_changed,
-                UnitReserved: handlers.on_unit_reserved,
-                UnitReservationRejected: handlers.on_unit_reservation_rejected,
-                UnitReleased: handlers.on_unit_released,
-                BuyerCreated: handlers.on_buyer_created,
-                BuyerCreationFailed: handlers.on_buyer_creation_failed,
-            },
-        ),
+    return with_unit_of_work(
+        uow_factory,
+        {
+            UnitChanged: handlers.on_unit_changed,
+            UnitReserved: handlers.on_unit_reserved,
+            UnitReservationRejected: handlers.on_unit_reservation_rejected,
+            UnitReleased: handlers.on_unit_released,
+            BuyerCreated: handlers.on_buyer_created,
+            BuyerCreationFailed: handlers.on_buyer_creation_failed,
+        },
     )
+
+
+def register(broker: KafkaBroker, uow_factory: Callable[[], ProspectsUnitOfWork], **options: Any) -> None:
+    subscribe(broker, topics.UNITS, topics.BUYERS, **options, handlers=saga_handlers(uow_factory))
 
 
 def listen_for_settled_bookings(broker: KafkaBroker, waiters: BookingWaiters) -> BatchSubscriber:
