@@ -13,6 +13,7 @@ from nyprod_kit.migrations import upgrade_to_head
 from nyprod_kit.testing import fresh_database
 from units.db.models import MIGRATIONS, units
 from units.db.repo import ProjectRepo, UnitRepo
+from units.domain import UnitState
 
 
 @pytest.fixture(scope="module", params=["postgres", "sqlite"])
@@ -73,4 +74,42 @@ async def test_buyers_of_groups_each_units_buyers_sorted_by_name(sessions):
         assert [b["last_name"] for b in got[first]] == ["Andersson", "Öberg"]
         assert [b["last_name"] for b in got[second]] == ["Lind"]
         assert got[empty] == [] and await repo.buyers_of([]) == {}
+        await session.commit()
+
+
+async def test_states_read_for_a_batch_follow_the_changes_made_in_it(sessions):
+    """A consumer batch reads its units' states in one query; what the batch then does to a unit
+    must show in the next event's view of it, or a freed unit would stay "booked" for the rest
+    of the batch."""
+    async with sessions() as session:
+        repo = UnitRepo(session)
+        unit_id, unknown, first, second = await new_unit(session), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        await repo.read_states([unit_id, unknown])
+        assert await repo.state(unknown) is None
+        assert await repo.state(unit_id) == UnitState(unit_id, UnitStatus.AVAILABLE, None)
+        assert await repo.book_if_available(unit_id, first)
+        assert await repo.state(unit_id) == UnitState(unit_id, UnitStatus.BOOKED, first)
+        assert not await repo.book_if_available(unit_id, second)
+        assert await repo.release_if_held_by(unit_id, second) is None
+        assert await repo.release_if_held_by(unit_id, first) == UnitStatus.BOOKED.value
+        assert await repo.state(unit_id) == UnitState(unit_id, UnitStatus.AVAILABLE, None)
+        assert await repo.book_if_available(unit_id, second)
+        await session.commit()
+
+
+async def test_a_state_read_for_a_batch_that_another_transaction_changed_is_read_again(sessions):
+    async with sessions() as setup:
+        unit_id = await new_unit(setup)
+        await setup.commit()
+    if setup.bind.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the other transaction cannot commit in between")
+    async with sessions() as session, sessions() as other:
+        repo = UnitRepo(session)
+        await repo.read_states([unit_id])
+        winner = uuid.uuid4()
+        assert await UnitRepo(other).book_if_available(unit_id, winner)
+        await other.commit()
+        # the guard still decides, and the stale view is dropped
+        assert not await repo.book_if_available(unit_id, uuid.uuid4())
+        assert await repo.state(unit_id) == UnitState(unit_id, UnitStatus.BOOKED, winner)
         await session.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nyprod_kit.db import is_postgres
 
-from ..domain import TAKEN, UnitState
+from ..domain import TAKEN, UnitState, holds
 from .models import projects, unit_buyers, unit_status_history, units
 
 
@@ -26,6 +27,7 @@ def _now() -> datetime:
 _GET_UNIT = select(units).where(units.c.id == bindparam("id"))
 _GET_UNIT_FOR_UPDATE = _GET_UNIT.with_for_update()
 _UNIT_STATE = select(units.c.id, units.c.status, units.c.booking_id).where(units.c.id == bindparam("id"))
+_UNIT_STATES = select(units.c.id, units.c.status, units.c.booking_id).where(units.c.id.in_(bindparam("ids", expanding=True)))
 _BOOK_IF_AVAILABLE = (
     update(units)
     .where(units.c.id == bindparam("b_id"), units.c.status == UnitStatus.AVAILABLE.value)
@@ -80,6 +82,19 @@ class ProjectRepo:
 class UnitRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
+        # read by read_states() for a batch of events; a unit this transaction changes is dropped
+        # (and read again when needed)
+        self._states: dict[UUID, UnitState | None] = {}
+
+    async def read_states(self, unit_ids: Iterable[UUID]) -> None:
+        """The state of the units a batch of events is about, in one query. Not locked: the
+        conditional updates stay the guard, as for a single ``state()``."""
+        ids = sorted(set(unit_ids) - self._states.keys())
+        if not ids:
+            return
+        found = {r.id: UnitState(r.id, UnitStatus(r.status), r.booking_id) for r in await self.s.execute(_UNIT_STATES, {"ids": ids})}
+        for unit_id in ids:
+            self._states[unit_id] = found.get(unit_id)
 
     async def add(self, data: dict[str, Any]) -> dict[str, Any]:
         now = _now()
@@ -93,6 +108,8 @@ class UnitRepo:
         return dict(row) if row else None
 
     async def state(self, unit_id: UUID) -> UnitState | None:
+        if unit_id in self._states:
+            return self._states[unit_id]
         row = (await self.s.execute(_UNIT_STATE, {"id": unit_id})).first()
         return UnitState(row.id, UnitStatus(row.status), row.booking_id) if row else None
 
@@ -121,10 +138,20 @@ class UnitRepo:
     async def book_if_available(self, unit_id: UUID, booking_id: UUID) -> bool:
         """The concurrency guard: exactly one booking can move an available unit to booked."""
         result = await self.s.execute(_BOOK_IF_AVAILABLE, {"b_id": unit_id, "b_booking_id": booking_id, "b_now": _now()})
-        return result.rowcount == 1
+        booked = result.rowcount == 1
+        if unit_id in self._states:
+            if booked:
+                self._states[unit_id] = UnitState(unit_id, UnitStatus.BOOKED, booking_id)
+            else:
+                del self._states[unit_id]  # not as read: read it again
+        return booked
 
     async def release_if_held_by(self, unit_id: UUID, booking_id: UUID) -> str | None:
         """Make the unit available if this booking holds it; returns the status it had."""
+        if unit_id in self._states and not holds(self._states[unit_id], booking_id):
+            # only this booking's own request could have made it the holder, and that came first
+            return None
+        self._states.pop(unit_id, None)
         current = await self.get(unit_id, for_update=True)
         if current is None or current["booking_id"] != booking_id or current["status"] not in TAKEN:
             return None
@@ -136,6 +163,7 @@ class UnitRepo:
         return current["status"] if result.rowcount == 1 else None
 
     async def change_status_if(self, unit_id: UUID, expected: str, new: str) -> bool:
+        self._states.pop(unit_id, None)
         result = await self.s.execute(
             update(units)
             .where(units.c.id == unit_id, units.c.status == expected)
@@ -144,6 +172,7 @@ class UnitRepo:
         return result.rowcount == 1
 
     async def edit(self, unit_id: UUID, changes: dict[str, Any]) -> None:
+        self._states.pop(unit_id, None)
         await self.s.execute(
             update(units).where(units.c.id == unit_id).values(**changes, revision=units.c.revision + 1, updated_at=_now())
         )
