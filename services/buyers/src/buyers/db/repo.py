@@ -117,6 +117,7 @@ _UPDATE_UNIT_NAME = (
 )
 
 _ERASED_PROSPECT = select(erased_prospects.c.prospect_id).where(erased_prospects.c.prospect_id == bindparam("prospect_id"))
+_ERASED_AMONG = select(erased_prospects.c.prospect_id).where(erased_prospects.c.prospect_id.in_(bindparam("ids", expanding=True)))
 
 def _state(buyer: dict[str, Any], links: list[Link]) -> BuyerState:
     return BuyerState(
@@ -339,12 +340,24 @@ class UnitNameRepo:
 class ErasedProspectRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
+        self._known: dict[UUID, bool] = {}  # by read(), for a batch of events
+
+    async def read(self, prospect_ids: Iterable[UUID]) -> None:
+        """Which of these prospects were erased, in one query (for a batch of events)."""
+        ids = sorted(set(prospect_ids) - self._known.keys())
+        if not ids:
+            return
+        erased = set((await self.s.execute(_ERASED_AMONG, {"ids": ids})).scalars())
+        self._known.update((prospect_id, prospect_id in erased) for prospect_id in ids)
 
     async def add(self, prospect_id: UUID) -> None:
         await self.s.execute(
             insert_ignoring_duplicates(erased_prospects, self.s.bind.dialect.name).values(prospect_id=prospect_id, erased_at=_now())
         )
+        self._known[prospect_id] = True
 
     async def contains(self, prospect_id: UUID) -> bool:
+        if prospect_id in self._known:
+            return self._known[prospect_id]
         found = await self.s.scalar(_ERASED_PROSPECT, {"prospect_id": prospect_id})
         return found is not None

@@ -1,3 +1,7 @@
+from collections.abc import Sequence
+
+from contracts.envelope import Event
+
 from nyprod_kit.uow import UnitOfWork
 
 from .repo import BuyerRepo, ErasedProspectRepo, LinkRepo, UnitNameRepo
@@ -14,3 +18,7 @@ class BuyersUnitOfWork(UnitOfWork):
         self.links = LinkRepo(self.session)
         self.unit_names = UnitNameRepo(self.session)
         self.erased = ErasedProspectRepo(self.session)
+
+    async def on_batch(self, events: Sequence[Event]) -> None:
+        # a buyer copy is only made for a prospect not erased: asked once for the whole batch
+        await self.erased.read(p.prospect_id for e in events if (p := getattr(e, "prospect", None)) is not None)
