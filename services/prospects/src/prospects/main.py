@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nyprod_kit.db import background_pool, make_engine, make_sessionmaker
 from nyprod_kit.errors import install_error_handlers
@@ -23,20 +20,11 @@ from .settings import Settings
 from .waiting import BookingWaiters
 
 
-def _engine(url: str, **kwargs: Any) -> AsyncEngine:
-    if url.startswith("postgresql"):
-        # Plan each statement for its actual parameters. A search's best plan depends on the term
-        # (a rare name: the trigram index), and the generic plan PostgreSQL switches to after five
-        # executions of a prepared statement cannot see the term and may walk the whole list.
-        return make_engine(url, connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}}, **kwargs)
-    return make_engine(url, **kwargs)
-
-
 def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    engine = _engine(settings.database_url)
+    engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
-    background_engine = _engine(settings.database_url, **background_pool(settings.consumer_workers))
+    background_engine = make_engine(settings.database_url, **background_pool(settings.consumer_workers))
     background_sessions = make_sessionmaker(background_engine)
     broker = make_broker(settings.kafka_bootstrap_servers, client_id="prospects")
     relay = OutboxRelay(background_engine, outbox, broker, sweep_seconds=settings.outbox_sweep_seconds)

@@ -38,6 +38,9 @@ def aware(value: datetime | None) -> datetime | None:
     return value
 
 
+_PLAN_FOR_THE_PARAMETERS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 def _is_postgres(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql"
 
@@ -176,12 +179,22 @@ class ProspectRepo:
     async def page(
         self, terms: SearchTerms | None, status: str | None, limit: int, offset: int
     ) -> tuple[list[dict[str, Any]], int]:
+        if terms and _is_postgres(self.s):
+            await self.plan_for_the_term()
         if terms and len(terms.text) >= TRIGRAM:
             await self.prefer_search_indexes()
         where = self.filters(terms, status)
         total = await self.s.scalar(select(func.count()).select_from(prospects).where(*where))
         rows = (await self.s.execute(self.search_statement(terms, status).limit(limit).offset(offset))).mappings()
         return [dict(r) for r in rows], int(total or 0)
+
+    async def plan_for_the_term(self) -> None:
+        """For the rest of this transaction, on PostgreSQL: plan each statement for its actual
+        parameters. A search's best plan depends on the term (a rare name: the trigram index),
+        and the generic plan PostgreSQL switches to after five executions of a prepared statement
+        cannot see the term and may walk the whole list. Only searches ask for it: planning every
+        statement anew would cost the booking path's many small statements their cached plans."""
+        await self.s.execute(_PLAN_FOR_THE_PARAMETERS)
 
     async def prefer_search_indexes(self) -> None:
         """For the rest of this transaction, on PostgreSQL: no walking the list in its order.
