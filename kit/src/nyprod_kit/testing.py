@@ -14,13 +14,17 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from .db import make_engine, make_sessionmaker
+from .migrations import upgrade_to_head
 
 T = TypeVar("T")
 
@@ -67,6 +71,18 @@ async def fresh_database(kind: str, tmp_path: Any, prefix: str = "t") -> AsyncIt
         yield url
     finally:
         await drop_postgres_database(url)
+
+
+@asynccontextmanager
+async def migrated_database(kind: str, tmp_path: Any, prefix: str, migrations: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on a fresh ``kind`` database with a service's migrations applied."""
+    async with fresh_database(kind, tmp_path, prefix) as url:
+        engine = make_engine(url)
+        await upgrade_to_head(engine, migrations)
+        try:
+            yield make_sessionmaker(engine)
+        finally:
+            await engine.dispose()
 
 
 @asynccontextmanager

@@ -9,20 +9,13 @@ import pytest
 
 from buyers.db.models import MIGRATIONS
 from buyers.db.repo import ErasedProspectRepo
-from nyprod_kit.db import make_engine, make_sessionmaker
-from nyprod_kit.migrations import upgrade_to_head
-from nyprod_kit.testing import fresh_database
+from nyprod_kit.testing import migrated_database
 
 
 @pytest.fixture(scope="module", params=["postgres", "sqlite"])
 async def sessions(request, tmp_path_factory):
-    async with fresh_database(request.param, tmp_path_factory.mktemp("buyers-erased"), "buyerserased") as url:
-        engine = make_engine(url)
-        await upgrade_to_head(engine, MIGRATIONS)
-        try:
-            yield make_sessionmaker(engine)
-        finally:
-            await engine.dispose()
+    async with migrated_database(request.param, tmp_path_factory.mktemp("buyers-erased"), "buyerserased", MIGRATIONS) as sessions:
+        yield sessions
 
 
 async def test_a_batch_asks_once_and_sees_an_erasure_it_made_itself(sessions):
