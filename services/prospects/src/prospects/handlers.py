@@ -400,7 +400,7 @@ def _acted_by(message: Message) -> tuple[str | None, UUID | None]:
 
 async def _apply(uow: ProspectsUnitOfWork, booking_id: UUID, message: Message, now: datetime) -> Decision | None:
     """None for an unknown booking (answers about other deployments' bookings share the topics)."""
-    loaded = await uow.bookings.load(booking_id, for_update=True)
+    loaded = await uow.bookings.load(booking_id)
     if loaded is None:
         return None
     before = loaded.booking

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -80,21 +81,16 @@ _INSERT_BOOKING = insert(bookings)
 _INSERT_BUYERS = insert(booking_buyers)
 _INSERT_STEP = insert(booking_steps)
 
-_LOAD_BOOKING = (
-    select(bookings, booking_buyers.c.prospect_id.label("buyer"))
-    .outerjoin(booking_buyers, booking_buyers.c.booking_id == bookings.c.id)
-    .where(bookings.c.id == bindparam("id"))
-    .order_by(booking_buyers.c.position)
+# a booking with its buyers: a row per buyer (see _with_its_buyers)
+_BOOKING_AND_BUYERS = select(bookings, booking_buyers.c.prospect_id.label("buyer")).outerjoin(
+    booking_buyers, booking_buyers.c.booking_id == bookings.c.id
 )
-_LOAD_BOOKING_FOR_UPDATE = _LOAD_BOOKING.with_for_update(of=bookings)
-# several, in id order: the order every batch takes their locks in
-_LOAD_BOOKINGS = (
-    select(bookings, booking_buyers.c.prospect_id.label("buyer"))
-    .outerjoin(booking_buyers, booking_buyers.c.booking_id == bookings.c.id)
-    .where(bookings.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(bookings.c.id, booking_buyers.c.position)
+_GET_BOOKING = _BOOKING_AND_BUYERS.where(bookings.c.id == bindparam("id")).order_by(booking_buyers.c.position)
+# several, in id order: the order every transaction takes their locks in
+_LOCK_BOOKINGS = _BOOKING_AND_BUYERS.where(bookings.c.id.in_(bindparam("ids", expanding=True))).order_by(
+    bookings.c.id, booking_buyers.c.position
 )
-_LOAD_BOOKINGS_FOR_UPDATE = _LOAD_BOOKINGS.with_for_update(of=bookings)
+_LOCK_BOOKINGS_FOR_UPDATE = _LOCK_BOOKINGS.with_for_update(of=bookings)
 
 _SAVE_BOOKING = (
     update(bookings)
@@ -136,20 +132,15 @@ _BUYERS_OF = (
 
 _GET_IDEMPOTENCY_KEY = select(idempotency_keys).where(idempotency_keys.c.key == bindparam("key"))
 
-# ON CONFLICT is spelled per dialect, so this is built on first use for each
-_UPSERT_UNIT: dict[tuple[str, tuple[str, ...]], Insert] = {}
-
-
+@functools.cache
 def _upsert_unit_statement(dialect_name: str, columns: tuple[str, ...]) -> Insert:
-    stmt = _UPSERT_UNIT.get((dialect_name, columns))
-    if stmt is None:
-        ins = postgresql.insert(units) if dialect_name == "postgresql" else sqlite.insert(units)
-        stmt = _UPSERT_UNIT[(dialect_name, columns)] = ins.on_conflict_do_update(
-            index_elements=[units.c.id],
-            set_={k: ins.excluded[k] for k in columns if k != "id"},
-            where=units.c.revision < ins.excluded.revision,
-        )
-    return stmt
+    """ON CONFLICT is spelled per dialect, so this is built on first use for each."""
+    ins = postgresql.insert(units) if dialect_name == "postgresql" else sqlite.insert(units)
+    return ins.on_conflict_do_update(
+        index_elements=[units.c.id],
+        set_={k: ins.excluded[k] for k in columns if k != "id"},
+        where=units.c.revision < ins.excluded.revision,
+    )
 
 
 class ProspectRepo:
@@ -317,7 +308,7 @@ class BookingRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
         self._steps: list[dict[str, Any]] = []  # recorded, written by write_steps()
-        self._locked: dict[UUID, LoadedBooking] = {}  # by lock_all(), kept up to date by save()
+        self._locked: dict[UUID, LoadedBooking] = {}  # read by lock_all(), kept up to date by save()
 
     async def add(self, booking: Booking, requested_by: str | None, now: datetime) -> None:
         await self.s.execute(
@@ -341,25 +332,22 @@ class BookingRepo:
         await self._add_buyers(booking.booking_id, list(booking.buyers), 0, now)
 
     async def lock_all(self, booking_ids: Iterable[UUID]) -> None:
-        """Lock and load the bookings a batch of events is about, in one query and in id order;
-        ``load(..., for_update=True)`` then answers from what this read (and later saves)."""
+        """Lock and read bookings for this transaction, in one query and in id order: those a
+        batch of events is about, or the one ``load`` is asked for."""
         ids = sorted(set(booking_ids) - self._locked.keys())
         if not ids:
             return
-        stmt = _LOAD_BOOKINGS_FOR_UPDATE if _is_postgres(self.s) else _LOAD_BOOKINGS
+        stmt = _LOCK_BOOKINGS_FOR_UPDATE if _is_postgres(self.s) else _LOCK_BOOKINGS
         rows = (await self.s.execute(stmt, {"ids": ids})).mappings().all()
         for _, of_one in itertools.groupby(rows, key=lambda r: r["id"]):
             loaded = _loaded(_with_its_buyers(list(of_one)))
             self._locked[loaded.booking.booking_id] = loaded
 
-    async def load(self, booking_id: UUID, *, for_update: bool = False) -> LoadedBooking | None:
-        """The booking's saga state, its version (for the conditional save) and its row, in one
-        query: a row per buyer, in order."""
-        if for_update and booking_id in self._locked:
-            return self._locked[booking_id]
-        stmt = _LOAD_BOOKING_FOR_UPDATE if for_update and _is_postgres(self.s) else _LOAD_BOOKING
-        rows = (await self.s.execute(stmt, {"id": booking_id})).mappings().all()
-        return _loaded(_with_its_buyers(rows)) if rows else None
+    async def load(self, booking_id: UUID) -> LoadedBooking | None:
+        """The booking locked for this transaction: its saga state, its version (for the
+        conditional save) and its row; what ``lock_all`` read already, as later saved."""
+        await self.lock_all([booking_id])
+        return self._locked.get(booking_id)
 
     async def save(self, loaded: LoadedBooking, after: Booking, now: datetime) -> dict[str, Any] | None:
         """Store ``after`` if the booking is still as it was read (status and version): exactly
@@ -443,7 +431,7 @@ class BookingRepo:
 
     async def get(self, booking_id: UUID) -> dict[str, Any] | None:
         """The booking with its buyers in order, in one query (a row per buyer)."""
-        rows = (await self.s.execute(_LOAD_BOOKING, {"id": booking_id})).mappings().all()
+        rows = (await self.s.execute(_GET_BOOKING, {"id": booking_id})).mappings().all()
         return _with_its_buyers(rows) if rows else None
 
     async def page(

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from contracts.types import UnitStatus
-from sqlalchemy import ColumnElement, Update, bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, Update, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nyprod_kit.db import is_postgres
@@ -26,8 +26,9 @@ def _now() -> datetime:
 # after a column is reserved for that column's SET value.
 _GET_UNIT = select(units).where(units.c.id == bindparam("id"))
 _GET_UNIT_FOR_UPDATE = _GET_UNIT.with_for_update()
-_UNIT_STATE = select(units.c.id, units.c.status, units.c.booking_id).where(units.c.id == bindparam("id"))
-_UNIT_STATES = select(units.c.id, units.c.status, units.c.booking_id).where(units.c.id.in_(bindparam("ids", expanding=True)))
+_STATE_COLUMNS = select(units.c.id, units.c.status, units.c.booking_id)
+_UNIT_STATE = _STATE_COLUMNS.where(units.c.id == bindparam("id"))
+_UNIT_STATES = _STATE_COLUMNS.where(units.c.id.in_(bindparam("ids", expanding=True)))
 _BOOK_IF_AVAILABLE = (
     update(units)
     .where(units.c.id == bindparam("b_id"), units.c.status == UnitStatus.AVAILABLE.value)
@@ -48,6 +49,10 @@ def _release_held(held_by: ColumnElement[bool]) -> Update:
 _RELEASE_HELD_BY = _release_held(units.c.booking_id == bindparam("b_booking_id"))
 # `= NULL` never matches, so a unit held by no booking needs `IS NULL`
 _RELEASE_HELD_BY_NONE = _release_held(units.c.booking_id.is_(None))
+def _state(row: Row) -> UnitState:
+    return UnitState(row.id, UnitStatus(row.status), row.booking_id)
+
+
 _BUYERS_OF = (
     select(unit_buyers)
     .where(unit_buyers.c.unit_id.in_(bindparam("ids", expanding=True)))
@@ -92,7 +97,7 @@ class UnitRepo:
         ids = sorted(set(unit_ids) - self._states.keys())
         if not ids:
             return
-        found = {r.id: UnitState(r.id, UnitStatus(r.status), r.booking_id) for r in await self.s.execute(_UNIT_STATES, {"ids": ids})}
+        found = {r.id: _state(r) for r in await self.s.execute(_UNIT_STATES, {"ids": ids})}
         for unit_id in ids:
             self._states[unit_id] = found.get(unit_id)
 
@@ -111,7 +116,7 @@ class UnitRepo:
         if unit_id in self._states:
             return self._states[unit_id]
         row = (await self.s.execute(_UNIT_STATE, {"id": unit_id})).first()
-        return UnitState(row.id, UnitStatus(row.status), row.booking_id) if row else None
+        return _state(row) if row else None
 
     async def name_taken(self, project_id: UUID, name: str, except_id: UUID | None = None) -> bool:
         stmt = select(units.c.id).where(units.c.project_id == project_id, units.c.name == name)
