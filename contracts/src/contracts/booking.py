@@ -24,7 +24,8 @@ class BookingEvent(Event):
 
 
 class BookingRequested(BookingEvent):
-    """BOKA was pressed: units should reserve the unit, buyers should make the buyer copy."""
+    """BOKA was pressed: units should reserve the unit (and its UnitReserved takes the prospect
+    snapshot on to buyers, who make the buyer copy)."""
 
     TYPE: ClassVar[str] = "BookingRequested"
     prospect: ProspectSnapshot
@@ -42,6 +43,9 @@ class BookingRejected(BookingEvent):
     TYPE: ClassVar[str] = "BookingRejected"
     prospect_id: UUID
     reason: str = Field(max_length=100)
+    # the unit answered no, so no UnitReserved exists for this booking and nothing made from one
+    # (a buyer copy) can exist or arrive later
+    unit_refused: bool = False
 
 
 class BookingCancelled(BookingEvent):

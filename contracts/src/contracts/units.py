@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
@@ -9,7 +10,7 @@ from pydantic import Field
 
 from . import topics
 from .envelope import Event
-from .types import UnitStatus
+from .types import ProspectSnapshot, UnitStatus
 
 
 class UnitEvent(Event):
@@ -41,10 +42,20 @@ class UnitChanged(UnitEvent):
 
 
 class UnitReserved(UnitEvent):
-    """The unit went available → booked for this booking."""
+    """The unit went available → booked for this booking.
+
+    It carries the booking request's prospect snapshot on to the buyers service, which makes
+    the buyer copy only for a booking that holds its unit: a losing contender never appears on
+    the buyer list, and costs the buyers service nothing.
+    """
 
     TYPE: ClassVar[str] = "UnitReserved"
     booking_id: UUID
+    prospect: ProspectSnapshot | None = None
+    # when the snapshot was taken (the BookingRequested's occurred_at): a buyer copy's contact
+    # data is as of then, so a later ProspectChanged still wins over it
+    requested_at: datetime | None = None
+    requested_by: str | None = None
 
 
 class UnitReservationRejected(UnitEvent):

@@ -40,7 +40,17 @@ class BuyerState:
     links: tuple[Link, ...]
 
 
+class BookingClaim(StrEnum):
+    """What reached this service first for a booking; only the first one acts."""
+
+    UNIT_RESERVED = "unit_reserved"  # the buyer copy is made
+    BOOKING_ENDED = "booking_ended"  # rejected or cancelled first: nothing is made for it
+
+
 # ---- making a buyer copy ---------------------------------------------------------------------
+
+# a UnitReserved from a units service that does not pass the prospect snapshot on
+SNAPSHOT_MISSING = "prospect_snapshot_missing"
 
 # the column sizes of the buyers table; longer data is refused as a saga answer, not dead-lettered
 _LIMITS = {"first_name": 100, "last_name": 100, "email": 254, "phone": 100}

@@ -16,7 +16,6 @@ from contracts.booking import (
     BookingCancelled,
     BookingConfirmed,
     BookingRejected,
-    BookingRequested,
     CoBuyerAdded,
     CoBuyerRemoved,
     ProspectChanged,
@@ -24,12 +23,12 @@ from contracts.booking import (
 )
 from contracts.buyers import BuyerCreated, BuyerCreationFailed, UnitBuyer, UnitBuyersChanged
 from contracts.types import ProspectSnapshot
-from contracts.units import UnitChanged
+from contracts.units import UnitChanged, UnitReserved
 
 from . import domain
 from .db.repo import contact_of
 from .db.uow import BuyersUnitOfWork
-from .domain import Contact, LinkState
+from .domain import BookingClaim, Contact, LinkState
 
 log = logging.getLogger(__name__)
 
@@ -81,20 +80,26 @@ async def _buyer_copy(
 # ---- the booking saga ----------------------------------------------------------------------
 
 
-async def on_booking_requested(event: BookingRequested, uow: BuyersUnitOfWork) -> None:
+async def on_unit_reserved(event: UnitReserved, uow: BuyersUnitOfWork) -> None:
+    """The booking holds its unit: make the prospect's buyer copy with a pending link."""
     async with uow:
         if not await uow.first_time(CONSUMER, event):
             return
         snapshot = event.prospect
-        reason = domain.decide_buyer_creation(
-            _contact(snapshot), prospect_erased=await uow.erased.contains(snapshot.prospect_id)
+        if snapshot is not None and not await uow.claims.claim(event.booking_id, BookingClaim.UNIT_RESERVED):
+            await uow.commit()  # the booking is already over: nothing to make, nobody waits for it
+            return
+        reason = (
+            domain.SNAPSHOT_MISSING
+            if snapshot is None
+            else domain.decide_buyer_creation(_contact(snapshot), prospect_erased=await uow.erased.contains(snapshot.prospect_id))
         )
-        if reason:
+        if reason or snapshot is None:
             uow.publish(
                 BuyerCreationFailed(unit_id=event.unit_id, booking_id=event.booking_id, reason=reason, correlation_id=event.booking_id)
             )
         else:
-            buyer, renamed_units = await _buyer_copy(uow, snapshot, event.occurred_at, event.booking_id)
+            buyer, renamed_units = await _buyer_copy(uow, snapshot, event.requested_at or event.occurred_at, event.booking_id)
             await uow.links.add_if_absent(buyer["id"], event.unit_id, event.booking_id, LinkState.PENDING)
             uow.publish(
                 BuyerCreated(
@@ -125,6 +130,13 @@ async def on_booking_rejected(event: BookingRejected, uow: BuyersUnitOfWork) -> 
     async with uow:
         if not await uow.first_time(CONSUMER, event):
             return
+        if event.unit_refused:
+            # no UnitReserved exists for this booking, so nothing was or will be made for it
+            await uow.commit()
+            return
+        if await uow.claims.claim(event.booking_id, BookingClaim.BOOKING_ENDED):
+            await uow.commit()  # ended before its unit was held here: a late UnitReserved makes nothing
+            return
         confirmed_changed = False
         for buyer, state in await uow.buyers.of_booking_with_state(event.booking_id):
             decision = domain.decide_rejection(state, event.booking_id)
@@ -143,6 +155,9 @@ async def on_booking_cancelled(event: BookingCancelled, uow: BuyersUnitOfWork) -
     """The unit is free again; its buyers stay on the buyer list, without this unit."""
     async with uow:
         if not await uow.first_time(CONSUMER, event):
+            return
+        if await uow.claims.claim(event.booking_id, BookingClaim.BOOKING_ENDED):
+            await uow.commit()  # ended before its unit was held here: a late UnitReserved makes nothing
             return
         links = await uow.links.of_booking(event.booking_id)
         if links:

@@ -17,11 +17,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from contracts import topics
-from contracts.booking import BookingConfirmed, BookingRequested
-from contracts.envelope import Event
+from contracts.booking import BookingConfirmed
+from contracts.envelope import Event, utcnow
 from contracts.registry import UndecodableEvent, decode
 from contracts.types import ProspectSnapshot, UnitStatus
-from contracts.units import UnitChanged
+from contracts.units import UnitChanged, UnitReserved
 
 from nyprod_kit.db import make_engine
 from nyprod_kit.kafka import ensure_topics
@@ -144,8 +144,8 @@ class BuyersService:
             for name, ids in (("prospect_id", self.prospect_ids), ("booking_id", self.booking_ids), ("unit_id", self.unit_ids)):
                 if hasattr(event, name):
                     ids.add(getattr(event, name))
-            if hasattr(event, "prospect"):
-                self.prospect_ids.add(event.prospect.prospect_id)
+            if (prospect := getattr(event, "prospect", None)) is not None:
+                self.prospect_ids.add(prospect.prospect_id)
             await self.producer.send_and_wait(event.TOPIC, event.to_bytes(), key=event.key.encode())
 
     async def settled(self, timeout: float = 20) -> None:
@@ -217,19 +217,20 @@ def new_prospect(first_name: str = "Anna", last_name: str | None = None, **conta
     )
 
 
-def booking_requested(prospect: ProspectSnapshot, unit_id: uuid.UUID | None = None, **extra: Any) -> BookingRequested:
+def unit_reserved(prospect: ProspectSnapshot, unit_id: uuid.UUID | None = None, **extra: Any) -> UnitReserved:
+    """The units service's yes to a booking, carrying the request's prospect snapshot."""
     booking_id = uuid.uuid4()
-    return BookingRequested(
-        booking_id=booking_id, unit_id=unit_id or uuid.uuid4(), prospect=prospect, correlation_id=booking_id, **extra
-    )
+    extra.setdefault("requested_at", utcnow())
+    return UnitReserved(booking_id=booking_id, unit_id=unit_id or uuid.uuid4(), prospect=prospect, correlation_id=booking_id, **extra)
 
 
-def booking_confirmed(requested: BookingRequested) -> BookingConfirmed:
+def booking_confirmed(reserved: UnitReserved) -> BookingConfirmed:
+    assert reserved.prospect is not None
     return BookingConfirmed(
-        booking_id=requested.booking_id,
-        unit_id=requested.unit_id,
-        prospect_id=requested.prospect.prospect_id,
-        correlation_id=requested.booking_id,
+        booking_id=reserved.booking_id,
+        unit_id=reserved.unit_id,
+        prospect_id=reserved.prospect.prospect_id,
+        correlation_id=reserved.booking_id,
     )
 
 
@@ -243,7 +244,7 @@ def make() -> Callable[..., Any]:
 
     class Builders:
         prospect = staticmethod(new_prospect)
-        requested = staticmethod(booking_requested)
+        reserved = staticmethod(unit_reserved)
         confirmed = staticmethod(booking_confirmed)
         unit_changed = staticmethod(unit_changed)
 

@@ -28,23 +28,23 @@ async def service(start_buyers_service, tmp_path_factory):
 
 
 async def book(service, make, prospect=None, unit_id=None):
-    """Requested and confirmed: returns (BookingRequested, BuyerCreated)."""
-    requested = make.requested(prospect or make.prospect(), unit_id)
-    await service.publish(requested)
-    created = (await service.events.wait_for(BuyerCreated, booking_id=requested.booking_id))[0]
-    await service.publish(make.confirmed(requested))
-    await service.events.wait_for(UnitBuyersChanged, unit_id=requested.unit_id, correlation_id=requested.booking_id)
-    return requested, created
+    """Reserved and confirmed: returns (UnitReserved, BuyerCreated)."""
+    reserved = make.reserved(prospect or make.prospect(), unit_id)
+    await service.publish(reserved)
+    created = (await service.events.wait_for(BuyerCreated, booking_id=reserved.booking_id))[0]
+    await service.publish(make.confirmed(reserved))
+    await service.events.wait_for(UnitBuyersChanged, unit_id=reserved.unit_id, correlation_id=reserved.booking_id)
+    return reserved, created
 
 
 async def test_buyer_copy_with_pending_link_when_booking_requested(service, make):
     prospect = make.prospect("Erik", email="erik@example.se", phone="070-111 22 33")
-    requested = make.requested(prospect)
+    reserved = make.reserved(prospect)
 
-    await service.publish(requested)
+    await service.publish(reserved)
 
-    created = (await service.events.wait_for(BuyerCreated, booking_id=requested.booking_id))[0]
-    assert (created.unit_id, created.prospect_id, created.correlation_id) == (requested.unit_id, prospect.prospect_id, requested.booking_id)
+    created = (await service.events.wait_for(BuyerCreated, booking_id=reserved.booking_id))[0]
+    assert (created.unit_id, created.prospect_id, created.correlation_id) == (reserved.unit_id, prospect.prospect_id, reserved.booking_id)
     buyer = await service.get(f"/api/v1/buyers/{created.buyer_id}")
     assert {k: buyer[k] for k in ("prospect_id", "first_name", "last_name", "email", "phone", "units")} == {
         "prospect_id": str(prospect.prospect_id),
@@ -54,61 +54,61 @@ async def test_buyer_copy_with_pending_link_when_booking_requested(service, make
         "phone": "070-111 22 33",
         "units": [],  # pending links are not the buyer's units yet
     }
-    [link] = await service.links(booking_id=requested.booking_id)
-    assert (link["buyer_id"], link["unit_id"], link["state"]) == (str(created.buyer_id), str(requested.unit_id), "pending")
+    [link] = await service.links(booking_id=reserved.booking_id)
+    assert (link["buyer_id"], link["unit_id"], link["state"]) == (str(created.buyer_id), str(reserved.unit_id), "pending")
 
 
 async def test_unit_listed_and_unit_buyers_published_when_booking_confirmed(service, make):
     unit_id = uuid4()
     await service.publish(make.unit_changed(unit_id, "B-2201", 3))
-    requested, created = await book(service, make, unit_id=unit_id)
+    reserved, created = await book(service, make, unit_id=unit_id)
 
     [changed] = service.events.of(UnitBuyersChanged, unit_id=unit_id)
-    assert changed.correlation_id == requested.booking_id
+    assert changed.correlation_id == reserved.booking_id
     assert [b.model_dump() for b in changed.buyers] == [
         {
             "buyer_id": created.buyer_id,
-            "prospect_id": requested.prospect.prospect_id,
-            "first_name": requested.prospect.first_name,
-            "last_name": requested.prospect.last_name,
-            "booking_id": requested.booking_id,
+            "prospect_id": reserved.prospect.prospect_id,
+            "first_name": reserved.prospect.first_name,
+            "last_name": reserved.prospect.last_name,
+            "booking_id": reserved.booking_id,
         }
     ]
     # the unit's name comes on another topic, handled by another worker: let both settle
     await service.settled()
     buyer = await service.get(f"/api/v1/buyers/{created.buyer_id}")
-    assert buyer["units"] == [{"unit_id": str(unit_id), "unit_name": "B-2201", "booking_id": str(requested.booking_id)}]
+    assert buyer["units"] == [{"unit_id": str(unit_id), "unit_name": "B-2201", "booking_id": str(reserved.booking_id)}]
     by_unit = await service.get("/api/v1/buyers", unit_id=str(unit_id))
     assert [b["id"] for b in by_unit["items"]] == [str(created.buyer_id)] and by_unit["total"] == 1
-    [link] = await service.links(booking_id=requested.booking_id)
+    [link] = await service.links(booking_id=reserved.booking_id)
     assert link["state"] == "confirmed"
 
 
 async def test_buyer_deleted_without_unit_buyers_event_when_its_only_booking_is_rejected(service, make):
-    requested = make.requested(make.prospect())
-    await service.publish(requested)
-    created = (await service.events.wait_for(BuyerCreated, booking_id=requested.booking_id))[0]
+    reserved = make.reserved(make.prospect())
+    await service.publish(reserved)
+    created = (await service.events.wait_for(BuyerCreated, booking_id=reserved.booking_id))[0]
 
     await service.publish(
-        BookingRejected(booking_id=requested.booking_id, unit_id=requested.unit_id, prospect_id=requested.prospect.prospect_id, reason="unit_not_available")
+        BookingRejected(booking_id=reserved.booking_id, unit_id=reserved.unit_id, prospect_id=reserved.prospect.prospect_id, reason="timeout")
     )
     await service.settled()
 
     assert (await service.client.get(f"/api/v1/buyers/{created.buyer_id}")).status_code == 404
-    assert (await service.get("/api/v1/buyers", q=requested.prospect.last_name))["total"] == 0
-    assert await service.links(booking_id=requested.booking_id) == []
-    assert service.events.of(UnitBuyersChanged, unit_id=requested.unit_id) == []
+    assert (await service.get("/api/v1/buyers", q=reserved.prospect.last_name))["total"] == 0
+    assert await service.links(booking_id=reserved.booking_id) == []
+    assert service.events.of(UnitBuyersChanged, unit_id=reserved.unit_id) == []
 
 
 async def test_buyer_keeps_other_unit_when_a_later_booking_is_rejected(service, make):
     first, created = await book(service, make)
-    second = make.requested(first.prospect)
+    second = make.reserved(first.prospect)
     await service.publish(second)
     again = (await service.events.wait_for(BuyerCreated, booking_id=second.booking_id))[0]
     assert again.buyer_id == created.buyer_id  # one buyer copy per prospect
 
     await service.publish(
-        BookingRejected(booking_id=second.booking_id, unit_id=second.unit_id, prospect_id=first.prospect.prospect_id, reason="unit_not_available")
+        BookingRejected(booking_id=second.booking_id, unit_id=second.unit_id, prospect_id=first.prospect.prospect_id, reason="timeout")
     )
     await service.settled()
 
@@ -128,60 +128,62 @@ async def test_one_buyer_collects_every_unit_when_a_prospect_books_several(servi
 
 
 async def test_buyer_stays_with_no_units_when_booking_cancelled(service, make):
-    requested, created = await book(service, make)
+    reserved, created = await book(service, make)
 
     await service.publish(
-        BookingCancelled(booking_id=requested.booking_id, unit_id=requested.unit_id, prospect_ids=[requested.prospect.prospect_id], reason="changed mind")
+        BookingCancelled(booking_id=reserved.booking_id, unit_id=reserved.unit_id, prospect_ids=[reserved.prospect.prospect_id], reason="changed mind")
     )
 
-    changes = await service.events.wait_for(UnitBuyersChanged, unit_id=requested.unit_id, count=2)
+    changes = await service.events.wait_for(UnitBuyersChanged, unit_id=reserved.unit_id, count=2)
     assert changes[-1].buyers == []
     buyer = await service.get(f"/api/v1/buyers/{created.buyer_id}")
     assert buyer["units"] == []
-    assert buyer["last_name"] == requested.prospect.last_name
-    assert await service.links(booking_id=requested.booking_id) == []
+    assert buyer["last_name"] == reserved.prospect.last_name
+    assert await service.links(booking_id=reserved.booking_id) == []
 
 
 async def test_co_buyer_joins_and_leaves_the_unit_when_co_buyer_added_and_removed(service, make):
-    requested, holder = await book(service, make)
-    partner = make.prospect("Karin", requested.prospect.last_name)
+    reserved, holder = await book(service, make)
+    partner = make.prospect("Karin", reserved.prospect.last_name)
 
-    await service.publish(CoBuyerAdded(booking_id=requested.booking_id, unit_id=requested.unit_id, prospect=partner))
+    await service.publish(CoBuyerAdded(booking_id=reserved.booking_id, unit_id=reserved.unit_id, prospect=partner))
 
-    changes = await service.events.wait_for(UnitBuyersChanged, unit_id=requested.unit_id, count=2)
-    assert [b.first_name for b in changes[-1].buyers] == [requested.prospect.first_name, "Karin"]
+    changes = await service.events.wait_for(UnitBuyersChanged, unit_id=reserved.unit_id, count=2)
+    assert [b.first_name for b in changes[-1].buyers] == [reserved.prospect.first_name, "Karin"]
     partner_id = next(b.buyer_id for b in changes[-1].buyers if b.prospect_id == partner.prospect_id)
     partner_buyer = await service.get(f"/api/v1/buyers/{partner_id}")
-    assert [u["booking_id"] for u in partner_buyer["units"]] == [str(requested.booking_id)]
-    assert {link["state"] for link in await service.links(booking_id=requested.booking_id)} == {"confirmed"}
+    assert [u["booking_id"] for u in partner_buyer["units"]] == [str(reserved.booking_id)]
+    assert {link["state"] for link in await service.links(booking_id=reserved.booking_id)} == {"confirmed"}
 
-    await service.publish(CoBuyerRemoved(booking_id=requested.booking_id, unit_id=requested.unit_id, prospect_id=partner.prospect_id))
+    await service.publish(CoBuyerRemoved(booking_id=reserved.booking_id, unit_id=reserved.unit_id, prospect_id=partner.prospect_id))
 
-    changes = await service.events.wait_for(UnitBuyersChanged, unit_id=requested.unit_id, count=3)
+    changes = await service.events.wait_for(UnitBuyersChanged, unit_id=reserved.unit_id, count=3)
     assert [b.buyer_id for b in changes[-1].buyers] == [holder.buyer_id]
     assert (await service.get(f"/api/v1/buyers/{partner_id}"))["units"] == []
 
 
 async def test_nothing_changes_when_the_same_events_are_delivered_twice(service, make):
-    requested = make.requested(make.prospect())
-    confirmed = make.confirmed(requested)
-    cancelled = BookingCancelled(booking_id=requested.booking_id, unit_id=requested.unit_id, prospect_ids=[requested.prospect.prospect_id])
+    reserved = make.reserved(make.prospect())
+    confirmed = make.confirmed(reserved)
+    cancelled = BookingCancelled(booking_id=reserved.booking_id, unit_id=reserved.unit_id, prospect_ids=[reserved.prospect.prospect_id])
 
-    await service.publish(requested, requested, confirmed, confirmed)
+    await service.publish(reserved, reserved)
+    await service.events.wait_for(BuyerCreated, booking_id=reserved.booking_id)
+    await service.publish(confirmed, confirmed)
     await service.settled()
-    await service.publish(requested, confirmed)
+    await service.publish(reserved, confirmed)
     await service.settled()
 
-    assert len(service.events.of(BuyerCreated, booking_id=requested.booking_id)) == 1
-    assert len(service.events.of(UnitBuyersChanged, unit_id=requested.unit_id)) == 1
-    [link] = await service.links(booking_id=requested.booking_id)
+    assert len(service.events.of(BuyerCreated, booking_id=reserved.booking_id)) == 1
+    assert len(service.events.of(UnitBuyersChanged, unit_id=reserved.unit_id)) == 1
+    [link] = await service.links(booking_id=reserved.booking_id)
     assert link["state"] == "confirmed"
 
     await service.publish(cancelled, cancelled, confirmed)
     await service.settled()
 
-    assert len(service.events.of(UnitBuyersChanged, unit_id=requested.unit_id)) == 2
-    assert await service.links(booking_id=requested.booking_id) == []
+    assert len(service.events.of(UnitBuyersChanged, unit_id=reserved.unit_id)) == 2
+    assert await service.links(booking_id=reserved.booking_id) == []
 
 
 async def test_nothing_changes_when_events_concern_unknown_bookings_and_prospects(service, make):
@@ -202,26 +204,60 @@ async def test_nothing_changes_when_events_concern_unknown_bookings_and_prospect
     assert service.events.of(UnitBuyersChanged, unit_id=unit_id) == []
 
 
+@pytest.mark.parametrize("ending", ["rejected by the deadline", "cancelled"])
+async def test_no_buyer_copy_when_the_booking_ended_before_its_unit_reserved_arrived(service, make, ending):
+    # the end travels on prospects.events, UnitReserved on units.events: either may come first
+    reserved = make.reserved(make.prospect())
+    ids = {"booking_id": reserved.booking_id, "unit_id": reserved.unit_id}
+    holder = reserved.prospect.prospect_id
+    end = (
+        BookingRejected(**ids, prospect_id=holder, reason="timeout")
+        if ending == "rejected by the deadline"
+        else BookingCancelled(**ids, prospect_ids=[holder])
+    )
+    await service.publish(end)
+    await service.settled()
+
+    await service.publish(reserved)
+    await service.settled()
+
+    assert service.events.of(BuyerCreated, booking_id=reserved.booking_id) == []
+    assert service.events.of(BuyerCreationFailed, booking_id=reserved.booking_id) == []
+    assert (await service.get("/api/v1/buyers", q=reserved.prospect.last_name))["total"] == 0
+    assert await service.links(booking_id=reserved.booking_id) == []
+
+
+async def test_buyer_creation_fails_when_unit_reserved_carries_no_prospect(service, make):
+    reserved = make.reserved(make.prospect())
+    bare = reserved.model_copy(update={"prospect": None, "requested_at": None})
+
+    await service.publish(bare)
+
+    [failed] = await service.events.wait_for(BuyerCreationFailed, booking_id=reserved.booking_id)
+    assert failed.reason == "prospect_snapshot_missing"
+    assert await service.links(booking_id=reserved.booking_id) == []
+
+
 async def test_buyer_creation_fails_when_the_prospect_was_erased(service, make):
     prospect = make.prospect()
     await service.publish(ProspectErased(prospect_id=prospect.prospect_id))
     await service.settled()
-    requested = make.requested(prospect)
+    reserved = make.reserved(prospect)
 
-    await service.publish(requested)
+    await service.publish(reserved)
 
-    [failed] = await service.events.wait_for(BuyerCreationFailed, booking_id=requested.booking_id)
-    assert (failed.reason, failed.unit_id, failed.correlation_id) == ("prospect_erased", requested.unit_id, requested.booking_id)
-    assert service.events.of(BuyerCreated, booking_id=requested.booking_id) == []
+    [failed] = await service.events.wait_for(BuyerCreationFailed, booking_id=reserved.booking_id)
+    assert (failed.reason, failed.unit_id, failed.correlation_id) == ("prospect_erased", reserved.unit_id, reserved.booking_id)
+    assert service.events.of(BuyerCreated, booking_id=reserved.booking_id) == []
     assert (await service.get("/api/v1/buyers", q=prospect.last_name))["total"] == 0
 
 
 async def test_buyer_without_units_is_deleted_when_the_prospect_is_erased(service, make):
-    requested, created = await book(service, make)
-    await service.publish(BookingCancelled(booking_id=requested.booking_id, unit_id=requested.unit_id, prospect_ids=[requested.prospect.prospect_id]))
-    await service.events.wait_for(UnitBuyersChanged, unit_id=requested.unit_id, count=2)
+    reserved, created = await book(service, make)
+    await service.publish(BookingCancelled(booking_id=reserved.booking_id, unit_id=reserved.unit_id, prospect_ids=[reserved.prospect.prospect_id]))
+    await service.events.wait_for(UnitBuyersChanged, unit_id=reserved.unit_id, count=2)
 
-    await service.publish(ProspectErased(prospect_id=requested.prospect.prospect_id))
+    await service.publish(ProspectErased(prospect_id=reserved.prospect.prospect_id))
 
     async def gone() -> bool:
         return (await service.client.get(f"/api/v1/buyers/{created.buyer_id}")).status_code == 404
@@ -230,42 +266,42 @@ async def test_buyer_without_units_is_deleted_when_the_prospect_is_erased(servic
 
 
 async def test_contact_data_and_unit_card_follow_when_the_prospect_changes(service, make):
-    requested, created = await book(service, make)
+    reserved, created = await book(service, make)
     new_last = f"Berg{uuid4().hex[:8]}"
 
     await service.publish(
-        ProspectChanged(prospect_id=requested.prospect.prospect_id, first_name="Annika", last_name=new_last, email="annika@example.se", phone=None)
+        ProspectChanged(prospect_id=reserved.prospect.prospect_id, first_name="Annika", last_name=new_last, email="annika@example.se", phone=None)
     )
 
-    changes = await service.events.wait_for(UnitBuyersChanged, unit_id=requested.unit_id, count=2)
+    changes = await service.events.wait_for(UnitBuyersChanged, unit_id=reserved.unit_id, count=2)
     assert [(b.first_name, b.last_name) for b in changes[-1].buyers] == [("Annika", new_last)]
     buyer = await service.get(f"/api/v1/buyers/{created.buyer_id}")
     assert (buyer["first_name"], buyer["last_name"], buyer["email"], buyer["phone"]) == ("Annika", new_last, "annika@example.se", None)
     assert (await service.get("/api/v1/buyers", q=f"annika {new_last}"))["total"] == 1
 
     # a booking requested earlier but delivered late carries an older snapshot: it loses
-    late = make.requested(requested.prospect, occurred_at=requested.occurred_at - timedelta(minutes=1))
+    late = make.reserved(reserved.prospect, requested_at=reserved.requested_at - timedelta(minutes=1))
     await service.publish(late)
     await service.events.wait_for(BuyerCreated, booking_id=late.booking_id)
     await service.settled()
     assert (await service.get(f"/api/v1/buyers/{created.buyer_id}"))["first_name"] == "Annika"
-    assert len(service.events.of(UnitBuyersChanged, unit_id=requested.unit_id)) == 2
+    assert len(service.events.of(UnitBuyersChanged, unit_id=reserved.unit_id)) == 2
 
 
 async def test_email_change_publishes_nothing_when_names_stay(service, make):
-    requested, created = await book(service, make)
-    p = requested.prospect
+    reserved, created = await book(service, make)
+    p = reserved.prospect
 
     await service.publish(ProspectChanged(prospect_id=p.prospect_id, first_name=p.first_name, last_name=p.last_name, email="new@example.se"))
     await service.settled()
 
     assert (await service.get(f"/api/v1/buyers/{created.buyer_id}"))["email"] == "new@example.se"
-    assert len(service.events.of(UnitBuyersChanged, unit_id=requested.unit_id)) == 1
+    assert len(service.events.of(UnitBuyersChanged, unit_id=reserved.unit_id)) == 1
 
 
 async def test_unit_name_keeps_the_highest_revision_when_an_older_one_arrives_late(service, make):
     unit_id = uuid4()
-    requested, created = await book(service, make, unit_id=unit_id)
+    reserved, created = await book(service, make, unit_id=unit_id)
     await service.publish(make.unit_changed(unit_id, "C-3301", 5), make.unit_changed(unit_id, "C-3301 old", 4))
     await service.settled()
 

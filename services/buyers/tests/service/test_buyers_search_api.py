@@ -7,7 +7,7 @@ from datetime import datetime
 from uuid import uuid4
 
 import pytest
-from contracts.buyers import UnitBuyersChanged
+from contracts.buyers import BuyerCreated, UnitBuyersChanged
 
 
 @pytest.fixture(scope="module", params=["postgres", "sqlite"])
@@ -29,11 +29,14 @@ async def family(service, make):
     await service.publish(make.unit_changed(unit_id, "D-4401", 1))
     booked = {}
     for key, person in people.items():
-        requested = make.requested(person, unit_id if key == "asa" else None)
-        await service.publish(requested, make.confirmed(requested))
-        booked[key] = requested
-    for requested in booked.values():
-        await service.events.wait_for(UnitBuyersChanged, unit_id=requested.unit_id)
+        booked[key] = make.reserved(person, unit_id if key == "asa" else None)
+        await service.publish(booked[key])
+    # prospects confirms only after the buyer copy exists (the two events travel on different topics)
+    for reserved in booked.values():
+        await service.events.wait_for(BuyerCreated, booking_id=reserved.booking_id)
+        await service.publish(make.confirmed(reserved))
+    for reserved in booked.values():
+        await service.events.wait_for(UnitBuyersChanged, unit_id=reserved.unit_id)
     await service.settled()  # the unit's name comes on another topic, handled by another worker
     return {"token": token, "people": people, "booked": booked, "unit_id": unit_id}
 

@@ -8,6 +8,8 @@ a booking. It does no I/O: handlers load the booking, call it, and store the res
 with the events in one transaction.
 
     pending ── UnitReserved + BuyerCreated (either order) ─────────► confirmed  BookingConfirmed
+               (buyers makes the copy on UnitReserved, so BuyerCreated means the unit is held,
+               but the two answers travel on different topics and may arrive in either order)
     pending ── UnitReservationRejected | BuyerCreationFailed ─────► rejected   BookingRejected{reason}
     pending ── deadline passed ───────────────────────────────────► rejected   BookingRejected{timeout}
     pending | confirmed ── cancel | UnitReleased | last buyer out ► cancelled  BookingCancelled
@@ -200,6 +202,7 @@ def _reject(booking: Booking, reason: str, now: datetime) -> Decision:
         unit_id=booking.unit_id,
         prospect_id=booking.prospect_id,
         reason=reason,
+        unit_refused=booking.unit_answer is Answer.NO,
         **_envelope(booking, now),
     )
     return Decision(replace(booking, status=REJECTED, reason=reason), (rejected,))

@@ -233,7 +233,14 @@ def test_request_starts_pending_with_the_deadline_and_the_prospect_snapshot_when
 def test_rejection_names_the_reason_and_the_holder_when_units_says_no() -> None:
     (rejected,) = decide(PENDING, MESSAGES["UnitReservationRejected"], NOW).events
     assert isinstance(rejected, BookingRejected)
-    assert (rejected.reason, rejected.prospect_id) == ("unit_not_available", HOLDER)
+    assert (rejected.reason, rejected.prospect_id, rejected.unit_refused) == ("unit_not_available", HOLDER, True)
+
+
+def test_rejection_says_the_unit_did_not_refuse_when_buyers_says_no_or_time_runs_out() -> None:
+    # buyers must still undo (or remember) what a UnitReserved made: the unit may be held
+    buyers_said_no = decide(STATES["pending, unit said yes"], MESSAGES["BuyerCreationFailed"], NOW).events
+    timed_out = decide(replace(PENDING, deadline_at=NOW), CheckDeadline(), NOW).events
+    assert [e.unit_refused for e in (*buyers_said_no, *timed_out)] == [False, False]
 
 
 def test_deadline_rejects_with_timeout_when_exactly_due() -> None:

@@ -135,7 +135,14 @@ async def on_booking_requested(event: BookingRequested, uow: UnitsUnitOfWork) ->
             row = await uow.units.get(event.unit_id)
             assert row is not None
             uow.publish(
-                UnitReserved(unit_id=event.unit_id, booking_id=event.booking_id, correlation_id=event.booking_id),
+                UnitReserved(
+                    unit_id=event.unit_id,
+                    booking_id=event.booking_id,
+                    prospect=event.prospect,
+                    requested_at=event.occurred_at,
+                    requested_by=event.requested_by,
+                    correlation_id=event.booking_id,
+                ),
                 unit_changed(row, UnitStatus.AVAILABLE.value, event.requested_by),
             )
         await uow.commit()

@@ -79,5 +79,16 @@ erased_prospects = Table(
     Column("erased_at", DateTime(timezone=True), nullable=False),
 )
 
+# which came first for a booking: its UnitReserved (the buyer copy is made) or its end (rejected
+# or cancelled; a UnitReserved arriving later makes nothing). The two travel on different topics
+# and may be handled at once by different consumers: the primary key lets only one claim win.
+booking_claims = Table(
+    "booking_claims",
+    metadata,
+    Column("booking_id", Uuid, primary_key=True),
+    Column("claimed_by", String(20), nullable=False),  # unit_reserved | booking_ended
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+)
+
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)

@@ -14,8 +14,8 @@ from sqlalchemy.sql import Insert
 
 from nyprod_kit.db import insert_ignoring_duplicates
 
-from ..domain import BuyerState, Contact, Link, LinkState, SearchTerms, search_text
-from .models import buyer_links, buyers, erased_prospects, unit_names
+from ..domain import BookingClaim, BuyerState, Contact, Link, LinkState, SearchTerms, search_text
+from .models import booking_claims, buyer_links, buyers, erased_prospects, unit_names
 
 
 def _now() -> datetime:
@@ -361,3 +361,17 @@ class ErasedProspectRepo:
             return self._known[prospect_id]
         found = await self.s.scalar(_ERASED_PROSPECT, {"prospect_id": prospect_id})
         return found is not None
+
+
+class BookingClaimRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def claim(self, booking_id: UUID, by: BookingClaim) -> bool:
+        """True when this is the booking's first claim. A concurrent claim of the same booking
+        waits for this transaction and then loses."""
+        result = await self.s.execute(
+            insert_ignoring_duplicates(booking_claims, self.s.bind.dialect.name),
+            {"booking_id": booking_id, "claimed_by": by.value, "claimed_at": _now()},
+        )
+        return result.rowcount == 1

@@ -4,7 +4,7 @@ from contracts.envelope import Event
 
 from nyprod_kit.uow import UnitOfWork
 
-from .repo import BuyerRepo, ErasedProspectRepo, LinkRepo, UnitNameRepo
+from .repo import BookingClaimRepo, BuyerRepo, ErasedProspectRepo, LinkRepo, UnitNameRepo
 
 
 class BuyersUnitOfWork(UnitOfWork):
@@ -12,12 +12,14 @@ class BuyersUnitOfWork(UnitOfWork):
     links: LinkRepo
     unit_names: UnitNameRepo
     erased: ErasedProspectRepo
+    claims: BookingClaimRepo
 
     def on_enter(self) -> None:
         self.buyers = BuyerRepo(self.session)
         self.links = LinkRepo(self.session)
         self.unit_names = UnitNameRepo(self.session)
         self.erased = ErasedProspectRepo(self.session)
+        self.claims = BookingClaimRepo(self.session)
 
     async def on_batch(self, events: Sequence[Event]) -> None:
         # a buyer copy is only made for a prospect not erased: asked once for the whole batch

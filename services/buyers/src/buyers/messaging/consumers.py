@@ -10,13 +10,12 @@ from contracts.booking import (
     BookingCancelled,
     BookingConfirmed,
     BookingRejected,
-    BookingRequested,
     CoBuyerAdded,
     CoBuyerRemoved,
     ProspectChanged,
     ProspectErased,
 )
-from contracts.units import UnitChanged
+from contracts.units import UnitChanged, UnitReserved
 from faststream.kafka import KafkaBroker
 
 from nyprod_kit.consumer import subscribe, with_unit_of_work
@@ -34,7 +33,7 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], BuyersUnitOfWork], *
         handlers=with_unit_of_work(
             uow_factory,
             {
-                BookingRequested: handlers.on_booking_requested,
+                UnitReserved: handlers.on_unit_reserved,
                 BookingConfirmed: handlers.on_booking_confirmed,
                 BookingRejected: handlers.on_booking_rejected,
                 BookingCancelled: handlers.on_booking_cancelled,
