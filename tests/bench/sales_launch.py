@@ -541,7 +541,7 @@ def start_profilers(py_spy: str, pids: dict[str, int], run_id: str) -> list[tupl
     for name, pid in pids.items():
         out = out_dir / f"{name}-{run_id}.txt"
         procs.append((subprocess.Popen(
-            [py_spy, "record", "--pid", str(pid), "--rate", "50", "--nonblocking", "--format", "raw", "--output", str(out)],
+            [py_spy, "record", "--pid", str(pid), "--rate", "100", "--nonblocking", "--format", "raw", "--output", str(out)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ), out))
     return procs

@@ -37,6 +37,7 @@ from .booking_saga import (
     RemoveBuyer,
     RequestBooking,
 )
+from .db.repo import BookingChangedMeanwhile
 from .db.uow import ProspectsUnitOfWork
 from .domain import ProspectStatus, fold, name_search_text, normalise_phone
 from .waiting import BookingWaiters, Watch
@@ -54,10 +55,6 @@ T = TypeVar("T")
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-class BookingChangedMeanwhile(Exception):
-    """Another transaction changed the booking between our read and our write."""
 
 
 async def _retrying(run: Callable[[], Awaitable[T]]) -> T:
@@ -410,9 +407,7 @@ async def _apply(uow: ProspectsUnitOfWork, booking_id: UUID, message: Message, n
     after = decision.booking
     assert after is not None
     saved = await uow.bookings.save(loaded, after, now)
-    if saved is None:
-        raise BookingChangedMeanwhile(booking_id)
-    await uow.prospects.refresh_status(booking_saga.buyers_affected(before, after))
+    uow.refresh_buyer_status(booking_saga.buyers_affected(before, after))
     by, about = _acted_by(message)
     settled = after.status != before.status
     uow.bookings.record_step(booking_id, type(message).__name__, after.status, after.reason if settled else None, by, about, now)

@@ -109,6 +109,30 @@ _SAVE_BOOKING = (
         updated_at=bindparam("b_updated_at"),
     )
 )
+# every save of a transaction in one statement (PostgreSQL), each row still only if its booking
+# is as it was read; the count of rows changed tells whether all were
+_SAVE_BOOKINGS = text(
+    "UPDATE bookings AS b SET status = v.status, reason = v.reason, unit_answer = v.unit_answer,"
+    " buyer_answer = v.buyer_answer, buyer_id = v.buyer_id, version = v.version, updated_at = v.updated_at"
+    " FROM unnest(CAST(:ids AS uuid[]), CAST(:was_statuses AS text[]), CAST(:was_versions AS int[]),"
+    " CAST(:statuses AS text[]), CAST(:reasons AS text[]), CAST(:unit_answers AS text[]),"
+    " CAST(:buyer_answers AS text[]), CAST(:buyer_ids AS uuid[]), CAST(:versions AS int[]),"
+    " CAST(:updated_ats AS timestamptz[]))"
+    " AS v(id, was_status, was_version, status, reason, unit_answer, buyer_answer, buyer_id, version, updated_at)"
+    " WHERE b.id = v.id AND b.status = v.was_status AND b.version = v.was_version"
+)
+_SAVE_BOOKINGS_ARRAYS = {
+    "ids": "b_id",
+    "was_statuses": "b_was_status",
+    "was_versions": "b_was_version",
+    "statuses": "b_status",
+    "reasons": "b_reason",
+    "unit_answers": "b_unit_answer",
+    "buyer_answers": "b_buyer_answer",
+    "buyer_ids": "b_buyer_id",
+    "versions": "b_version",
+    "updated_ats": "b_updated_at",
+}
 _REMOVE_BUYERS = delete(booking_buyers).where(
     booking_buyers.c.booking_id == bindparam("booking_id"),
     booking_buyers.c.prospect_id.in_(bindparam("prospect_ids", expanding=True)),
@@ -304,11 +328,16 @@ def _loaded(row: dict[str, Any]) -> LoadedBooking:
     return LoadedBooking(booking, row["version"], row)
 
 
+class BookingChangedMeanwhile(Exception):
+    """Another transaction changed a booking between our read and our write."""
+
+
 class BookingRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
         self._steps: list[dict[str, Any]] = []  # recorded, written by write_steps()
         self._locked: dict[UUID, LoadedBooking] = {}  # read by lock_all(), kept up to date by save()
+        self._saves: dict[UUID, dict[str, Any]] = {}  # by save(), written by flush()
 
     async def add(self, booking: Booking, requested_by: str | None, now: datetime) -> None:
         await self.s.execute(
@@ -349,10 +378,12 @@ class BookingRepo:
         await self.lock_all([booking_id])
         return self._locked.get(booking_id)
 
-    async def save(self, loaded: LoadedBooking, after: Booking, now: datetime) -> dict[str, Any] | None:
-        """Store ``after`` if the booking is still as it was read (status and version): exactly
-        one of two racing writers (a late answer and the deadline sweeper, say) wins. The row as
-        stored (as ``get`` would read it after commit), or None when the other writer won."""
+    async def save(self, loaded: LoadedBooking, after: Booking, now: datetime) -> dict[str, Any]:
+        """Store ``after``, on condition that the booking is still as it was read (status and
+        version): of two racing writers (a late answer and the deadline sweeper, say) exactly
+        one wins. The row is written by ``flush`` (at commit, or before this repository reads)
+        together with the transaction's other saves; a lost race raises BookingChangedMeanwhile
+        there. Returns the row as ``get`` will read it after commit."""
         before, version = loaded.booking, loaded.version
         values = {
             "status": after.status.value,
@@ -363,18 +394,14 @@ class BookingRepo:
             "version": version + 1,
             "updated_at": now,
         }
-        result = await self.s.execute(
-            _SAVE_BOOKING,
-            {
-                "b_id": before.booking_id,
-                "b_was_status": before.status.value,
-                "b_was_version": version,
-                **{f"b_{column}": value for column, value in values.items()},
-            },
-        )
-        if result.rowcount != 1:
-            self._locked.pop(before.booking_id, None)
-            return None
+        # saved twice in one transaction: one write, conditional on the state first read
+        first = self._saves.get(before.booking_id, {"b_was_status": before.status.value, "b_was_version": version})
+        self._saves[before.booking_id] = {
+            "b_id": before.booking_id,
+            "b_was_status": first["b_was_status"],
+            "b_was_version": first["b_was_version"],
+            **{f"b_{column}": value for column, value in values.items()},
+        }
         if before.buyers != after.buyers:
             gone = [p for p in before.buyers if p not in after.buyers]
             if gone:
@@ -386,9 +413,23 @@ class BookingRepo:
         # in the order get() reads them: by position, the added ones last
         buyers = [p for p in before.buyers if p in after.buyers] + [p for p in after.buyers if p not in before.buyers]
         saved = {**loaded.row, **values, "buyers": buyers}
-        if before.booking_id in self._locked:
-            self._locked[before.booking_id] = _loaded(saved)
+        self._locked[before.booking_id] = _loaded(saved)
         return saved
+
+    async def flush(self) -> None:
+        """Write the saves made so far; BookingChangedMeanwhile if any booking was no longer as
+        read (the transaction must then be rolled back and tried again)."""
+        if not self._saves:
+            return
+        saves, self._saves = list(self._saves.values()), {}
+        if _is_postgres(self.s):
+            arrays = {name: [save[key] for save in saves] for name, key in _SAVE_BOOKINGS_ARRAYS.items()}
+            written = (await self.s.execute(_SAVE_BOOKINGS, arrays)).rowcount
+        else:
+            written = sum([(await self.s.execute(_SAVE_BOOKING, save)).rowcount for save in saves])
+        if written != len(saves):
+            self._locked.clear()
+            raise BookingChangedMeanwhile(f"{len(saves) - written} of {len(saves)} bookings changed meanwhile")
 
     async def _add_buyers(self, booking_id: UUID, prospect_ids: list[UUID], first_position: int, now: datetime) -> None:
         await self.s.execute(
@@ -415,6 +456,7 @@ class BookingRepo:
             await self.s.execute(_INSERT_STEP, steps)
 
     async def steps(self, booking_id: UUID, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        await self.flush()  # reads see the saves made so far
         where = booking_steps.c.booking_id == booking_id
         total = await self.s.scalar(select(func.count()).select_from(booking_steps).where(where))
         rows = (
@@ -424,6 +466,7 @@ class BookingRepo:
 
     async def overdue(self, now: datetime, limit: int) -> list[UUID]:
         """Pending bookings whose deadline has passed, oldest first."""
+        await self.flush()  # reads see the saves made so far
         rows = await self.s.execute(_OVERDUE, {"now": now, "limit": limit})
         return list(rows.scalars())
 
@@ -431,12 +474,14 @@ class BookingRepo:
 
     async def get(self, booking_id: UUID) -> dict[str, Any] | None:
         """The booking with its buyers in order, in one query (a row per buyer)."""
+        await self.flush()  # reads see the saves made so far
         rows = (await self.s.execute(_GET_BOOKING, {"id": booking_id})).mappings().all()
         return _with_its_buyers(rows) if rows else None
 
     async def page(
         self, *, prospect_id: UUID | None, unit_id: UUID | None, status: str | None, limit: int, offset: int
     ) -> tuple[list[dict[str, Any]], int]:
+        await self.flush()  # reads see the saves made so far
         where = []
         if prospect_id:
             where.append(bookings.c.id.in_(self._ids_of_prospect(prospect_id)))
@@ -454,6 +499,7 @@ class BookingRepo:
 
     async def of_prospect(self, prospect_id: UUID) -> list[dict[str, Any]]:
         """Every booking made for or bought by the prospect, newest first, with the unit's name."""
+        await self.flush()  # reads see the saves made so far
         rows = await self.s.execute(
             select(bookings.c.id.label("booking_id"), bookings.c.unit_id, units.c.name.label("unit_name"), bookings.c.status)
             .select_from(bookings.outerjoin(units, units.c.id == bookings.c.unit_id))
@@ -464,6 +510,7 @@ class BookingRepo:
 
     async def prospect_buys(self, prospect_id: UUID, status: BookingStatus) -> bool:
         """Whether the prospect is a buyer (holder or co-buyer) of a booking in ``status``."""
+        await self.flush()  # reads see the saves made so far
         stmt = (
             select(booking_buyers.c.booking_id)
             .join(bookings, bookings.c.id == booking_buyers.c.booking_id)

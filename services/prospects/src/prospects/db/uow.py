@@ -22,6 +22,7 @@ class ProspectsUnitOfWork(UnitOfWork):
         super().__init__(*args, **kwargs)
         self._waiters = waiters
         self._settled: dict[UUID, dict[str, Any]] = {}
+        self._maybe_buyers: set[UUID] = set()
 
     def on_enter(self) -> None:
         self.prospects = ProspectRepo(self.session)
@@ -29,6 +30,12 @@ class ProspectsUnitOfWork(UnitOfWork):
         self.bookings = BookingRepo(self.session)
         self.idempotency = IdempotencyRepo(self.session)
         self._settled = {}
+        self._maybe_buyers = set()
+
+    def refresh_buyer_status(self, prospect_ids: set[UUID]) -> None:
+        """These prospects may have become or stopped being buyers: their status is brought in
+        line at commit, once for the whole transaction, after the bookings are written."""
+        self._maybe_buyers |= prospect_ids
 
     def booking_settled(self, booking: dict[str, Any]) -> None:
         """Hand the booking, as this transaction leaves it, to this process's requests waiting
@@ -42,6 +49,10 @@ class ProspectsUnitOfWork(UnitOfWork):
         )
 
     async def before_commit(self) -> None:
+        await self.bookings.flush()
+        if self._maybe_buyers:
+            maybe_buyers, self._maybe_buyers = self._maybe_buyers, set()
+            await self.prospects.refresh_status(maybe_buyers)
         await self.bookings.write_steps()
 
     def after_commit(self) -> None:
