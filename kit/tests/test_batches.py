@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
+import anyio
 import pytest
 from aiokafka import AIOKafkaConsumer
 from contracts import registry
@@ -247,6 +248,47 @@ async def test_a_consumer_whose_connections_were_cut_goes_on_without_losing_an_e
             async with engine.connect() as c:
                 assert await c.scalar(select(func.count()).select_from(loaded).where(loaded.c.times != 1)) == 0
                 assert await c.scalar(select(func.count()).select_from(inbox)) == 10
+        finally:
+            await broker.stop()
+            await engine.dispose()
+
+
+async def test_a_fetch_reaches_its_handler_without_a_worker_thread(tmp_path, topic, monkeypatch):
+    # FastDepends runs synchronous steps (a Context argument, a synchronous decoder) in a worker
+    # thread: a thread hop for every fetch, which at a steady trickle of events costs more than
+    # the handling
+    hops: list[object] = []
+    real_run_sync = anyio.to_thread.run_sync
+
+    async def counting_run_sync(func, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        hops.append(func)
+        return await real_run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting_run_sync)
+    async with fresh_database("postgres", tmp_path, "batches") as url:
+        md, loaded, outbox, inbox = schema()
+        engine = make_engine(url)
+        async with engine.begin() as c:
+            await c.run_sync(md.create_all)
+        sessions = make_sessionmaker(engine)
+        broker = make_broker(kafka_bootstrap(), "test-batches-threads")
+        subscribe(
+            broker,
+            topic,
+            group_id=f"batches-{uuid.uuid4().hex[:6]}",
+            handlers=with_unit_of_work(lambda: UnitOfWork(sessions, outbox, inbox), {CrateLoaded: loading_into(loaded)}),
+        )
+        await broker.start()
+        try:
+            for i in range(3):
+                await broker.publish(CrateLoaded(crate_id=uuid.uuid4(), label=f"trickle-{i}").to_bytes(), topic=topic)
+
+            async def all_loaded() -> bool:
+                async with engine.connect() as c:
+                    return await c.scalar(select(func.count()).select_from(loaded)) == 3
+
+            await wait_until(all_loaded, timeout=20, message="the three events to be handled")
+            assert hops == []
         finally:
             await broker.stop()
             await engine.dispose()

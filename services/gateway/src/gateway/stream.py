@@ -10,9 +10,8 @@ from collections.abc import AsyncIterator
 
 from contracts import topics
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
-from nyprod_kit.consumer import decoded, listener
+from nyprod_kit.consumer import Fetched, decoded, listener
 
 from .domain import StreamMessage, stream_message
 
@@ -105,7 +104,7 @@ def register(broker: KafkaBroker, hub: Hub) -> None:
     starts at the end (clients load the current state themselves; the stream only tells news)."""
 
     @listener(broker, topics.UNITS, topics.PROSPECTS, topics.BUYERS, title="gateway:live-stream")
-    async def to_clients(message: KafkaMessage) -> None:
+    async def to_clients(message: Fetched) -> None:
         for event in decoded(message.raw_message):
             news = stream_message(event)
             if news is not None:

@@ -10,10 +10,9 @@ from contracts.booking import BookingCancelled, BookingConfirmed, BookingRejecte
 from contracts.buyers import BuyerCreated, BuyerCreationFailed
 from contracts.units import UnitChanged, UnitReleased, UnitReservationRejected, UnitReserved
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
-from nyprod_kit.consumer import EventHandlers, decoded, listener, subscribe, with_unit_of_work
+from nyprod_kit.consumer import EventHandlers, Fetched, decoded, listener, subscribe, with_unit_of_work
 
 from .. import handlers
 from ..db.uow import ProspectsUnitOfWork
@@ -47,7 +46,7 @@ def listen_for_settled_bookings(broker: KafkaBroker, waiters: BookingWaiters) ->
     subscriber = listener(broker, topics.PROSPECTS, title="prospects:booking-waiters")
 
     @subscriber
-    async def wake_waiters(message: KafkaMessage) -> None:
+    async def wake_waiters(message: Fetched) -> None:
         for event in decoded(message.raw_message):
             if isinstance(event, SETTLING):
                 waiters.notify(event.booking_id)
