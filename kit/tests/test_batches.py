@@ -5,6 +5,9 @@ event, never applies one twice and never keeps a failed handler's half-done writ
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import ClassVar
 
 import anyio
@@ -13,6 +16,7 @@ from aiokafka import AIOKafkaConsumer
 from contracts import registry
 from contracts.envelope import Event
 from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nyprod_kit.consumer import subscribe, with_unit_of_work
 from nyprod_kit.db import background_pool, make_engine, make_sessionmaker
@@ -58,6 +62,43 @@ class CountingUnitOfWork(UnitOfWork):
 
     def after_commit(self) -> None:
         CountingUnitOfWork.commits += 1
+
+
+@dataclass
+class CrateDatabase:
+    url: str
+    engine: AsyncEngine
+    loaded: Table
+    outbox: Table
+    inbox: Table
+
+    def subscribe_loader(self, broker, topic: str, **options) -> None:  # noqa: ANN001, ANN003
+        """The loader under test, consuming ``topic`` in a group of its own."""
+        sessions = make_sessionmaker(self.engine)
+        subscribe(
+            broker,
+            topic,
+            group_id=f"loader-{uuid.uuid4().hex[:6]}",
+            handlers=with_unit_of_work(lambda: UnitOfWork(sessions, self.outbox, self.inbox), {CrateLoaded: loading_into(self.loaded)}),
+            **options,
+        )
+
+    async def count_loaded(self) -> int:
+        async with self.engine.connect() as c:
+            return await c.scalar(select(func.count()).select_from(self.loaded))
+
+
+@asynccontextmanager
+async def crate_database(tmp_path, prefix: str, **pool) -> AsyncIterator[CrateDatabase]:  # noqa: ANN001, ANN003
+    async with fresh_database("postgres", tmp_path, prefix) as url:
+        md, loaded, outbox, inbox = schema()
+        engine = make_engine(url, **pool)
+        async with engine.begin() as c:
+            await c.run_sync(md.create_all)
+        try:
+            yield CrateDatabase(url, engine, loaded, outbox, inbox)
+        finally:
+            await engine.dispose()
 
 
 @pytest.fixture
@@ -202,28 +243,14 @@ async def test_a_handler_that_catches_its_own_failure_still_aborts_the_shared_tr
 async def test_a_consumer_whose_connections_were_cut_goes_on_without_losing_an_event(tmp_path, topic):
     """Background work does not ping a connection before each transaction: a batch that meets a
     connection the database has dropped is retried, and every event is still applied once."""
-    async with fresh_database("postgres", tmp_path, "cut") as url:
-        md, loaded, outbox, inbox = schema()
-        engine = make_engine(url, **background_pool(1))
-        async with engine.begin() as c:
-            await c.run_sync(md.create_all)
-        sessions = make_sessionmaker(engine)
-
+    async with crate_database(tmp_path, "cut", **background_pool(1)) as db:
+        url, engine, loaded, inbox = db.url, db.engine, db.loaded, db.inbox
         broker = make_broker(kafka_bootstrap(), "test-cut")
-        subscribe(
-            broker,
-            topic,
-            group_id=f"cut-{uuid.uuid4().hex[:6]}",
-            handlers=with_unit_of_work(lambda: UnitOfWork(sessions, outbox, inbox), {CrateLoaded: loading_into(loaded)}),
-            retry_delay=0.01,
-        )
+        db.subscribe_loader(broker, topic, retry_delay=0.01)
         key = str(uuid.uuid4()).encode()
         before = [CrateLoaded(crate_id=uuid.uuid4(), label=f"before-{i}") for i in range(5)]
         after = [CrateLoaded(crate_id=uuid.uuid4(), label=f"after-{i}") for i in range(5)]
-
-        async def count() -> int:
-            async with engine.connect() as c:
-                return await c.scalar(select(func.count()).select_from(loaded))
+        count = db.count_loaded
 
         await broker.start()
         try:
@@ -250,7 +277,6 @@ async def test_a_consumer_whose_connections_were_cut_goes_on_without_losing_an_e
                 assert await c.scalar(select(func.count()).select_from(inbox)) == 10
         finally:
             await broker.stop()
-            await engine.dispose()
 
 
 async def test_a_fetch_reaches_its_handler_without_a_worker_thread(tmp_path, topic, monkeypatch):
@@ -265,30 +291,14 @@ async def test_a_fetch_reaches_its_handler_without_a_worker_thread(tmp_path, top
         return await real_run_sync(func, *args, **kwargs)
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", counting_run_sync)
-    async with fresh_database("postgres", tmp_path, "batches") as url:
-        md, loaded, outbox, inbox = schema()
-        engine = make_engine(url)
-        async with engine.begin() as c:
-            await c.run_sync(md.create_all)
-        sessions = make_sessionmaker(engine)
+    async with crate_database(tmp_path, "threads") as db:
         broker = make_broker(kafka_bootstrap(), "test-batches-threads")
-        subscribe(
-            broker,
-            topic,
-            group_id=f"batches-{uuid.uuid4().hex[:6]}",
-            handlers=with_unit_of_work(lambda: UnitOfWork(sessions, outbox, inbox), {CrateLoaded: loading_into(loaded)}),
-        )
+        db.subscribe_loader(broker, topic)
         await broker.start()
         try:
             for i in range(3):
                 await broker.publish(CrateLoaded(crate_id=uuid.uuid4(), label=f"trickle-{i}").to_bytes(), topic=topic)
-
-            async def all_loaded() -> bool:
-                async with engine.connect() as c:
-                    return await c.scalar(select(func.count()).select_from(loaded)) == 3
-
-            await wait_until(all_loaded, timeout=20, message="the three events to be handled")
+            await wait_until(lambda: _equals(db.count_loaded(), 3), timeout=20, message="the three events to be handled")
             assert hops == []
         finally:
             await broker.stop()
-            await engine.dispose()
