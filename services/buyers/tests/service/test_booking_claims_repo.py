@@ -39,9 +39,15 @@ async def test_only_the_first_claim_of_a_booking_wins(sessions):
         assert not await BookingClaimRepo(session).claim(booking, BookingClaim.BOOKING_ENDED)
 
 
-async def test_a_concurrent_claim_waits_for_the_first_and_loses(sessions):
-    if sessions.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time: claims cannot overlap")
+@pytest.fixture(scope="module")
+async def postgres_sessions(tmp_path_factory):
+    # SQLite lets one writer through at a time: claims cannot overlap there
+    async with migrated_database("postgres", tmp_path_factory.mktemp("buyers-claims-race"), "buyersclaimsrace", MIGRATIONS) as sessions:
+        yield sessions
+
+
+async def test_a_concurrent_claim_waits_for_the_first_and_loses(postgres_sessions):
+    sessions = postgres_sessions
     booking = uuid.uuid4()
     async with sessions() as first, sessions() as second:
         assert await BookingClaimRepo(first).claim(booking, BookingClaim.UNIT_RESERVED)
