@@ -86,18 +86,12 @@ async def on_unit_reserved(event: UnitReserved, uow: BuyersUnitOfWork) -> None:
         if not await uow.first_time(CONSUMER, event):
             return
         snapshot = event.prospect
-        if snapshot is not None and not await uow.claims.claim(event.booking_id, BookingClaim.UNIT_RESERVED):
-            await uow.commit()  # the booking is already over: nothing to make, nobody waits for it
-            return
-        reason = (
-            domain.SNAPSHOT_MISSING
-            if snapshot is None
-            else domain.decide_buyer_creation(_contact(snapshot), prospect_erased=await uow.erased.contains(snapshot.prospect_id))
-        )
-        if reason or snapshot is None:
-            uow.publish(
-                BuyerCreationFailed(unit_id=event.unit_id, booking_id=event.booking_id, reason=reason, correlation_id=event.booking_id)
-            )
+        if snapshot is None:
+            uow.publish(_creation_failed(event, domain.SNAPSHOT_MISSING))
+        elif not await uow.claims.claim(event.booking_id, BookingClaim.UNIT_RESERVED):
+            pass  # the booking is already over: nothing to make, nobody waits for an answer
+        elif reason := domain.decide_buyer_creation(_contact(snapshot), prospect_erased=await uow.erased.contains(snapshot.prospect_id)):
+            uow.publish(_creation_failed(event, reason))
         else:
             buyer, renamed_units = await _buyer_copy(uow, snapshot, event.requested_at or event.occurred_at, event.booking_id)
             await uow.links.add_if_absent(buyer["id"], event.unit_id, event.booking_id, LinkState.PENDING)
@@ -112,6 +106,10 @@ async def on_unit_reserved(event: UnitReserved, uow: BuyersUnitOfWork) -> None:
             )
             await _publish_unit_buyers(uow, renamed_units, event.booking_id)
         await uow.commit()
+
+
+def _creation_failed(event: UnitReserved, reason: str) -> BuyerCreationFailed:
+    return BuyerCreationFailed(unit_id=event.unit_id, booking_id=event.booking_id, reason=reason, correlation_id=event.booking_id)
 
 
 async def on_booking_confirmed(event: BookingConfirmed, uow: BuyersUnitOfWork) -> None:
