@@ -72,14 +72,16 @@ class CrateDatabase:
     outbox: Table
     inbox: Table
 
-    def subscribe_loader(self, broker, topic: str, **options) -> None:  # noqa: ANN001, ANN003
+    def subscribe_loader(self, broker, topic: str, unless=None, **options) -> None:  # noqa: ANN001, ANN003
         """The loader under test, consuming ``topic`` in a group of its own."""
         sessions = make_sessionmaker(self.engine)
         subscribe(
             broker,
             topic,
             group_id=f"loader-{uuid.uuid4().hex[:6]}",
-            handlers=with_unit_of_work(lambda: UnitOfWork(sessions, self.outbox, self.inbox), {CrateLoaded: loading_into(self.loaded)}),
+            handlers=with_unit_of_work(
+                lambda: UnitOfWork(sessions, self.outbox, self.inbox), {CrateLoaded: loading_into(self.loaded)}, unless
+            ),
             **options,
         )
 
@@ -300,5 +302,25 @@ async def test_a_fetch_reaches_its_handler_without_a_worker_thread(tmp_path, top
                 await broker.publish(CrateLoaded(crate_id=uuid.uuid4(), label=f"trickle-{i}").to_bytes(), topic=topic)
             await wait_until(lambda: _equals(db.count_loaded(), 3), timeout=20, message="the three events to be handled")
             assert hops == []
+        finally:
+            await broker.stop()
+
+
+async def test_an_event_that_can_change_nothing_is_skipped_without_a_transaction(tmp_path, topic):
+    async with crate_database(tmp_path, "unless") as db:
+        broker = make_broker(kafka_bootstrap(), "test-batches-unless")
+        db.subscribe_loader(broker, topic, unless={CrateLoaded: lambda e: e.label.startswith("empty")})
+        key = str(uuid.uuid4()).encode()
+        empty, full = (CrateLoaded(crate_id=uuid.uuid4(), label=label) for label in ("empty-1", "full-1"))
+        await broker.start()
+        try:
+            for event in (empty, full):  # one key: the empty crate's event comes first
+                await broker.publish(event.to_bytes(), topic=topic, key=key)
+            await wait_until(lambda: _equals(db.count_loaded(), 1), timeout=20, message="the full crate to be loaded")
+            async with db.engine.connect() as c:
+                loaded_ids = set((await c.execute(select(db.loaded.c.crate_id))).scalars())
+                handled = set((await c.execute(select(db.inbox.c.event_id))).scalars())
+            assert loaded_ids == {full.crate_id}
+            assert handled == {full.event_id}  # no inbox row: there was nothing to apply twice
         finally:
             await broker.stop()

@@ -110,12 +110,22 @@ class EventHandlers:
     event in a fresh unit of work (``one``), or a fetched batch of them in one shared transaction
     (``many``) — one commit and one round of inbox/outbox work per batch instead of per event."""
 
-    def __init__(self, uow_factory: Callable[[], UnitOfWork] | None, handlers: Mapping[type[Event], Callable]) -> None:
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork] | None,
+        handlers: Mapping[type[Event], Callable],
+        unless: Mapping[type[Event], Callable[[Event], bool]] | None = None,
+    ) -> None:
         self._uow_factory = uow_factory
         self._handlers = dict(handlers)
+        self._unless = dict(unless or {})
 
     def handles(self, event: Event) -> bool:
-        return type(event) in self._handlers
+        """Whether the event is handled at all: an event its type's ``unless`` rule says can
+        change nothing is skipped like an event of another type — no transaction, no inbox row
+        (there is no effect to guard against applying twice)."""
+        unless = self._unless.get(type(event))
+        return type(event) in self._handlers and not (unless is not None and unless(event))
 
     async def one(self, event: Event) -> None:
         fn = self._handlers[type(event)]
@@ -135,9 +145,14 @@ class EventHandlers:
                 await self._handlers[type(event)](event, uow)
 
 
-def with_unit_of_work(uow_factory: Callable[[], UnitOfWork], handlers: Mapping[type[Event], Callable]) -> EventHandlers:
-    """Handlers of the form ``fn(event, uow)``, given a unit of work by the consumer."""
-    return EventHandlers(uow_factory, handlers)
+def with_unit_of_work(
+    uow_factory: Callable[[], UnitOfWork],
+    handlers: Mapping[type[Event], Callable],
+    unless: Mapping[type[Event], Callable[[Event], bool]] | None = None,
+) -> EventHandlers:
+    """Handlers of the form ``fn(event, uow)``, given a unit of work by the consumer; ``unless``
+    names, per event type, the events that can change nothing here and are skipped."""
+    return EventHandlers(uow_factory, handlers, unless)
 
 
 def subscribe(

@@ -124,13 +124,15 @@ async def on_booking_confirmed(event: BookingConfirmed, uow: BuyersUnitOfWork) -
         await uow.commit()
 
 
+def never_reached_buyers(event: BookingRejected) -> bool:
+    """The unit refused the booking, so no UnitReserved exists for it: nothing was or will be
+    made for it here, and its rejection is skipped (by the consumer)."""
+    return event.unit_refused
+
+
 async def on_booking_rejected(event: BookingRejected, uow: BuyersUnitOfWork) -> None:
     async with uow:
         if not await uow.first_time(CONSUMER, event):
-            return
-        if event.unit_refused:
-            # no UnitReserved exists for this booking, so nothing was or will be made for it
-            await uow.commit()
             return
         if await uow.claims.claim(event.booking_id, BookingClaim.BOOKING_ENDED):
             await uow.commit()  # ended before its unit was held here: a late UnitReserved makes nothing

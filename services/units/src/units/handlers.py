@@ -158,6 +158,12 @@ async def _release(uow: UnitsUnitOfWork, unit_id: UUID, booking_id: UUID, why: s
     uow.publish(unit_changed(row, previous, by))
 
 
+def refused_here(event: BookingRejected) -> bool:
+    """This service answered the booking no, so the booking never held the unit: its rejection
+    has nothing to release (the consumer skips it)."""
+    return event.unit_refused
+
+
 async def on_booking_rejected(event: BookingRejected, uow: UnitsUnitOfWork) -> None:
     async with uow:
         if not await uow.first_time(CONSUMER, event):

@@ -43,5 +43,6 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], BuyersUnitOfWork], *
                 ProspectErased: handlers.on_prospect_erased,
                 UnitChanged: handlers.on_unit_changed,
             },
+            unless={BookingRejected: handlers.never_reached_buyers},
         ),
     )

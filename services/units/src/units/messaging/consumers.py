@@ -30,5 +30,6 @@ def register(broker: KafkaBroker, uow_factory: Callable[[], UnitsUnitOfWork], **
                 BookingCancelled: handlers.on_booking_cancelled,
                 UnitBuyersChanged: handlers.on_unit_buyers_changed,
             },
+            unless={BookingRejected: handlers.refused_here},
         ),
     )
