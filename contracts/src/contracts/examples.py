@@ -38,7 +38,7 @@ def _examples() -> dict[str, dict]:
             "unit_id": unit, "revision": 2, "project_id": project, "name": "A-1101", "status": "booked", "previous_status": "available",
             "rooms": 3.0, "living_area_sqm": 74.5, "floor": 1, "price_sek": 3250000, "monthly_fee_sek": 4200, "booking_id": booking, "changed_by": "agent",
         },
-        "UnitReserved": {"unit_id": unit, "booking_id": booking, "prospect": snapshot, "requested_at": "2026-03-01T08:59:59+01:00", "requested_by": "agent"},
+        "UnitReserved": {"unit_id": unit, "booking_id": booking, "prospect": snapshot, "requested_at": "2026-03-01T08:59:59+01:00"},
         "UnitReservationRejected": {"unit_id": unit, "booking_id": booking, "reason": "unit_not_available"},
         "UnitReleased": {"unit_id": unit, "booking_ids": [booking], "reason": "avbokad", "released_by": "agent"},
         "BuyerCreated": {"unit_id": unit, "booking_id": booking, "buyer_id": buyer, "prospect_id": prospect},

@@ -55,7 +55,6 @@ class UnitReserved(UnitEvent):
     # when the snapshot was taken (the BookingRequested's occurred_at): a buyer copy's contact
     # data is as of then, so a later ProspectChanged still wins over it
     requested_at: datetime | None = None
-    requested_by: str | None = None
 
 
 class UnitReservationRejected(UnitEvent):

@@ -140,7 +140,6 @@ async def on_booking_requested(event: BookingRequested, uow: UnitsUnitOfWork) ->
                     booking_id=event.booking_id,
                     prospect=event.prospect,
                     requested_at=event.occurred_at,
-                    requested_by=event.requested_by,
                     correlation_id=event.booking_id,
                 ),
                 unit_changed(row, UnitStatus.AVAILABLE.value, event.requested_by),

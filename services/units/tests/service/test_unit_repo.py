@@ -94,20 +94,16 @@ async def test_a_state_read_for_a_batch_that_another_transaction_changed_is_read
     # PostgreSQL only: SQLite has one writer at a time, so the other transaction could not
     # commit in between
     async with migrated_database("postgres", tmp_path, "unitsstale", MIGRATIONS) as sessions:
-        await _stale_view_is_dropped(sessions)
-
-
-async def _stale_view_is_dropped(sessions) -> None:  # noqa: ANN001
-    async with sessions() as setup:
-        unit_id = await new_unit(setup)
-        await setup.commit()
-    async with sessions() as session, sessions() as other:
-        repo = UnitRepo(session)
-        await repo.read_states([unit_id])
-        winner = uuid.uuid4()
-        assert await UnitRepo(other).book_if_available(unit_id, winner)
-        await other.commit()
-        # the guard still decides, and the stale view is dropped
-        assert not await repo.book_if_available(unit_id, uuid.uuid4())
-        assert await repo.state(unit_id) == UnitState(unit_id, UnitStatus.BOOKED, winner)
-        await session.commit()
+        async with sessions() as setup:
+            unit_id = await new_unit(setup)
+            await setup.commit()
+        async with sessions() as session, sessions() as other:
+            repo = UnitRepo(session)
+            await repo.read_states([unit_id])
+            winner = uuid.uuid4()
+            assert await UnitRepo(other).book_if_available(unit_id, winner)
+            await other.commit()
+            # the guard still decides, and the stale view is dropped
+            assert not await repo.book_if_available(unit_id, uuid.uuid4())
+            assert await repo.state(unit_id) == UnitState(unit_id, UnitStatus.BOOKED, winner)
+            await session.commit()

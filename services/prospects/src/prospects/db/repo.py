@@ -111,28 +111,17 @@ _SAVE_BOOKING = (
 )
 # every save of a transaction in one statement (PostgreSQL), each row still only if its booking
 # is as it was read; the count of rows changed tells whether all were
+# (its parameters are _SAVE_BOOKING's, each an array of one value per booking)
 _SAVE_BOOKINGS = text(
     "UPDATE bookings AS b SET status = v.status, reason = v.reason, unit_answer = v.unit_answer,"
     " buyer_answer = v.buyer_answer, buyer_id = v.buyer_id, version = v.version, updated_at = v.updated_at"
-    " FROM unnest(CAST(:ids AS uuid[]), CAST(:was_statuses AS text[]), CAST(:was_versions AS int[]),"
-    " CAST(:statuses AS text[]), CAST(:reasons AS text[]), CAST(:unit_answers AS text[]),"
-    " CAST(:buyer_answers AS text[]), CAST(:buyer_ids AS uuid[]), CAST(:versions AS int[]),"
-    " CAST(:updated_ats AS timestamptz[]))"
+    " FROM unnest(CAST(:b_id AS uuid[]), CAST(:b_was_status AS text[]), CAST(:b_was_version AS int[]),"
+    " CAST(:b_status AS text[]), CAST(:b_reason AS text[]), CAST(:b_unit_answer AS text[]),"
+    " CAST(:b_buyer_answer AS text[]), CAST(:b_buyer_id AS uuid[]), CAST(:b_version AS int[]),"
+    " CAST(:b_updated_at AS timestamptz[]))"
     " AS v(id, was_status, was_version, status, reason, unit_answer, buyer_answer, buyer_id, version, updated_at)"
     " WHERE b.id = v.id AND b.status = v.was_status AND b.version = v.was_version"
 )
-_SAVE_BOOKINGS_ARRAYS = {
-    "ids": "b_id",
-    "was_statuses": "b_was_status",
-    "was_versions": "b_was_version",
-    "statuses": "b_status",
-    "reasons": "b_reason",
-    "unit_answers": "b_unit_answer",
-    "buyer_answers": "b_buyer_answer",
-    "buyer_ids": "b_buyer_id",
-    "versions": "b_version",
-    "updated_ats": "b_updated_at",
-}
 _REMOVE_BUYERS = delete(booking_buyers).where(
     booking_buyers.c.booking_id == bindparam("booking_id"),
     booking_buyers.c.prospect_id.in_(bindparam("prospect_ids", expanding=True)),
@@ -423,7 +412,7 @@ class BookingRepo:
             return
         saves, self._saves = list(self._saves.values()), {}
         if _is_postgres(self.s):
-            arrays = {name: [save[key] for save in saves] for name, key in _SAVE_BOOKINGS_ARRAYS.items()}
+            arrays = {key: [save[key] for save in saves] for key in saves[0]}
             written = (await self.s.execute(_SAVE_BOOKINGS, arrays)).rowcount
         else:
             written = sum([(await self.s.execute(_SAVE_BOOKING, save)).rowcount for save in saves])
